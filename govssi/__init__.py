@@ -1,0 +1,1 @@
+"""govssi composition root: the ``govssi`` command line and the wiring of the services."""

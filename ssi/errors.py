@@ -1,0 +1,125 @@
+"""The one exception hierarchy of govssi.
+
+Every error carries the error code a protocol endpoint answers with (OAuth 2.0 / OpenID4VC ``error`` values,
+RFC 6749 §5.2, OpenID4VCI 1.0 §8.3.1.2, OpenID4VP 1.0 §8.5) plus a finer ``reason`` that names the rule that was
+broken, so tests and logs can tell *which* check failed. Services map ``SsiError`` to HTTP in one place.
+
+Messages never contain key material or personal data: they name the rule, not the value.
+"""
+
+from __future__ import annotations
+
+
+class SsiError(Exception):
+    """Base of every error raised by ``ssi``.
+
+    ``code`` is the protocol error code (what goes into ``error``); ``reason`` is a stable, specific
+    machine-readable identifier of the failed check (what tests assert on).
+    """
+
+    code: str = "invalid_request"
+    reason: str = "invalid"
+
+    def __init__(self, description: str, *, reason: str | None = None) -> None:
+        super().__init__(description)
+        self.description = description
+        if reason is not None:
+            self.reason = reason
+
+    def to_dict(self) -> dict[str, str]:
+        """OAuth-style error object (RFC 6749 §5.2)."""
+        return {"error": self.code, "error_description": self.description}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(reason={self.reason!r}, description={self.description!r})"
+
+
+class EncodingError(SsiError):
+    """Malformed base64url, JSON, UTF-8 or compressed data."""
+
+    reason = "malformed_encoding"
+
+
+class InputTooLarge(SsiError):
+    """Input exceeds a configured size or depth limit (defence against resource exhaustion)."""
+
+    reason = "input_too_large"
+
+
+class KeyError_(SsiError):
+    """A key is malformed, unsupported, or does not fit the algorithm."""
+
+    reason = "invalid_key"
+
+
+class KeyFileError(SsiError):
+    """An encrypted key file cannot be opened (wrong passphrase, tampered, unknown format)."""
+
+    reason = "key_file"
+
+
+class JoseError(SsiError):
+    """A JWS/JWT is malformed or fails a check (RFC 7515 / RFC 7519)."""
+
+    reason = "invalid_jws"
+
+
+class UnsupportedAlgorithm(JoseError):
+    """The ``alg`` is not on the caller's allowlist (never ``none``, never HMAC with public keys)."""
+
+    reason = "unsupported_algorithm"
+
+
+class InvalidSignature(JoseError):
+    """The signature does not verify with the given key."""
+
+    reason = "invalid_signature"
+
+
+class TokenExpired(JoseError):
+    """``exp`` is in the past, beyond the allowed clock skew (RFC 7519 §4.1.4)."""
+
+    reason = "expired"
+
+
+class TokenNotYetValid(JoseError):
+    """``nbf`` or ``iat`` lies in the future, beyond the allowed clock skew (RFC 7519 §4.1.5, §4.1.6)."""
+
+    reason = "not_yet_valid"
+
+
+class DidError(SsiError):
+    """DID parsing or resolution failed. ``reason`` uses the DID Resolution error names."""
+
+    reason = "invalidDid"
+
+
+class DidNotFound(DidError):
+    """The DID (or the verification method in a DID URL) does not exist."""
+
+    reason = "notFound"
+
+
+class MethodNotSupported(DidError):
+    """No resolver is registered for the DID method."""
+
+    reason = "methodNotSupported"
+
+
+class FetchError(SsiError):
+    """An injected fetcher refused or failed to retrieve a resource."""
+
+    reason = "fetch_failed"
+
+
+class StatusListError(SsiError):
+    """A Token Status List or status list token is malformed or fails a check."""
+
+    reason = "invalid_status_list"
+
+
+class CredentialError(SsiError):
+    """A credential (SD-JWT VC, …) is malformed or fails verification."""
+
+    code = "invalid_credential"
+    reason = "invalid_credential"

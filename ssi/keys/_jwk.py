@@ -1,0 +1,238 @@
+"""Public and private keys as JSON Web Keys (RFC 7517, RFC 7518 §6, RFC 8037) with RFC 7638 thumbprints.
+
+Supported: EC P-256 (ES256, HAIP's mandatory algorithm), EC secp256k1 (ES256K, RFC 8812 — chain keys) and OKP
+Ed25519 (EdDSA, RFC 8037). Import is strict: exact coordinate lengths, points must lie on the curve, the curve must
+match the algorithm. Private key material is never part of a repr, str or error message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from jwt.algorithms import Algorithm, ECAlgorithm, OKPAlgorithm
+
+from ssi.encoding import b64url_decode, b64url_encode, json_dumps
+from ssi.errors import EncodingError, InvalidSignature, KeyError_, UnsupportedAlgorithm
+
+#: JWS ``alg`` → (JWK ``kty``, ``crv``). The only algorithms govssi signs or verifies with.
+ALGORITHMS: dict[str, tuple[str, str]] = {
+    "ES256": ("EC", "P-256"),
+    "ES256K": ("EC", "secp256k1"),
+    "EdDSA": ("OKP", "Ed25519"),
+}
+_EC_CURVES: dict[str, tuple[ec.EllipticCurve, int]] = {
+    "P-256": (ec.SECP256R1(), 32),
+    "secp256k1": (ec.SECP256K1(), 32),
+}
+_CRV_TO_ALG = {crv: alg for alg, (_, crv) in ALGORITHMS.items()}
+# The JWA signature primitives (RFC 7518 §3.4 R || S encoding for ECDSA, RFC 8037 §3.1 for EdDSA) come from PyJWT.
+_JWA: dict[str, Algorithm] = {
+    "ES256": ECAlgorithm(ECAlgorithm.SHA256),
+    "ES256K": ECAlgorithm(ECAlgorithm.SHA256),
+    "EdDSA": OKPAlgorithm(),
+}
+
+PublicKeyType = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
+PrivateKeyType = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
+
+
+def _coord(jwk: Mapping[str, Any], name: str, size: int) -> bytes:
+    value = jwk.get(name)
+    if not isinstance(value, str):
+        raise KeyError_(f"JWK member {name!r} is missing or not a string", reason="invalid_jwk")
+    try:
+        raw = b64url_decode(value)
+    except EncodingError:
+        raise KeyError_(f"JWK member {name!r} is not base64url", reason="invalid_jwk") from None
+    if len(raw) != size:
+        # RFC 7518 §6.2.1.2: "The length of this octet string MUST be the full size of a coordinate for the curve"
+        raise KeyError_(f"JWK member {name!r} must be {size} octets", reason="invalid_jwk")
+    return raw
+
+
+def jwk_thumbprint(jwk: Mapping[str, Any], hash_name: str = "sha256") -> str:
+    """RFC 7638 §3: hash of the JSON of the REQUIRED members only, in lexicographic order, no whitespace."""
+    kty = jwk.get("kty")
+    members: tuple[str, ...]
+    if kty == "EC":
+        members = ("crv", "kty", "x", "y")
+    elif kty == "OKP":
+        members = ("crv", "kty", "x")  # RFC 8037 §2
+    elif kty == "RSA":
+        members = ("e", "kty", "n")
+    else:
+        raise KeyError_("JWK has an unsupported or missing 'kty'", reason="invalid_jwk")
+    try:
+        required = {m: jwk[m] for m in members}
+    except KeyError:
+        raise KeyError_("JWK lacks a member required for its thumbprint", reason="invalid_jwk") from None
+    if not all(isinstance(v, str) for v in required.values()):
+        raise KeyError_("JWK thumbprint members must be strings", reason="invalid_jwk")
+    digest = hashlib.new(hash_name, json_dumps(required).encode("utf-8")).digest()
+    return b64url_encode(digest)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PublicKey:
+    """A verification key. Construct with :meth:`from_jwk` or from a :class:`PrivateKey`."""
+
+    alg: str
+    key: PublicKeyType
+
+    @classmethod
+    def from_jwk(cls, jwk: Mapping[str, Any]) -> PublicKey:
+        """Import a public JWK strictly. Private members (``d``) are ignored, never used."""
+        if not isinstance(jwk, Mapping):
+            raise KeyError_("JWK must be a JSON object", reason="invalid_jwk")
+        kty, crv = jwk.get("kty"), jwk.get("crv")
+        if kty == "EC" and crv in _EC_CURVES:
+            curve, size = _EC_CURVES[crv]
+            x, y = _coord(jwk, "x", size), _coord(jwk, "y", size)
+            try:
+                key: PublicKeyType = ec.EllipticCurvePublicKey.from_encoded_point(curve, b"\x04" + x + y)
+            except ValueError:
+                raise KeyError_("EC JWK point is not on the curve", reason="invalid_jwk") from None
+        elif kty == "OKP" and crv == "Ed25519":
+            key = ed25519.Ed25519PublicKey.from_public_bytes(_coord(jwk, "x", 32))
+        else:
+            raise KeyError_(
+                "JWK key type/curve is not supported (EC P-256, EC secp256k1, OKP Ed25519)", reason="unsupported_key"
+            )
+        alg = _CRV_TO_ALG[str(crv)]
+        declared = jwk.get("alg")
+        if declared is not None and declared != alg:
+            # RFC 7517 §4.4: the key is intended for use with 'alg'; a mismatch is an alg/key confusion attempt.
+            raise KeyError_("JWK 'alg' does not match its curve", reason="alg_key_mismatch")
+        return cls(alg=alg, key=key)
+
+    @classmethod
+    def from_crypto(cls, key: PublicKeyType) -> PublicKey:
+        if isinstance(key, ed25519.Ed25519PublicKey):
+            return cls(alg="EdDSA", key=key)
+        if isinstance(key, ec.EllipticCurvePublicKey):
+            for crv, (curve, _) in _EC_CURVES.items():
+                if key.curve.name == curve.name:
+                    return cls(alg=_CRV_TO_ALG[crv], key=key)
+        raise KeyError_("unsupported public key type", reason="unsupported_key")
+
+    @property
+    def jwk(self) -> dict[str, str]:
+        """The public JWK with exactly the REQUIRED members."""
+        if isinstance(self.key, ed25519.Ed25519PublicKey):
+            from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+            raw = self.key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+            return {"kty": "OKP", "crv": "Ed25519", "x": b64url_encode(raw)}
+        numbers = self.key.public_numbers()
+        kty, crv = ALGORITHMS[self.alg]
+        return {
+            "kty": kty,
+            "crv": crv,
+            "x": b64url_encode(numbers.x.to_bytes(32, "big")),
+            "y": b64url_encode(numbers.y.to_bytes(32, "big")),
+        }
+
+    def thumbprint(self) -> str:
+        return jwk_thumbprint(self.jwk)
+
+    def raw_bytes(self, compressed: bool = True) -> bytes:
+        """Raw public key bytes (compressed SEC1 point for EC; 32 bytes for Ed25519) — used by did:key."""
+        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+        if isinstance(self.key, ed25519.Ed25519PublicKey):
+            return self.key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+        fmt = PublicFormat.CompressedPoint if compressed else PublicFormat.UncompressedPoint
+        return self.key.public_bytes(Encoding.X962, fmt)
+
+    def verify(self, alg: str, data: bytes, signature: bytes) -> None:
+        """Verify a JWS signature (RFC 7518 §3.4: ECDSA signatures are the fixed-size R || S octets).
+
+        Raises ``UnsupportedAlgorithm`` when ``alg`` does not belong to this key (alg/key confusion) and
+        ``InvalidSignature`` when the signature does not verify.
+        """
+        if alg != self.alg:
+            raise UnsupportedAlgorithm(
+                f"algorithm {alg!r} does not match the key ({self.alg})", reason="alg_key_mismatch"
+            )
+        if len(signature) != 64:  # both ECDSA-256 (R || S) and Ed25519 signatures are 64 octets
+            raise InvalidSignature("signature must be 64 octets")
+        if not _JWA[alg].verify(data, self.key, signature):
+            raise InvalidSignature("signature does not verify")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PublicKey) and self.jwk == other.jwk
+
+    def __hash__(self) -> int:
+        return hash(self.thumbprint())
+
+    def __repr__(self) -> str:
+        return f"PublicKey(alg={self.alg!r}, thumbprint={self.thumbprint()!r})"
+
+
+class PrivateKey:
+    """A software private key. ``repr``/``str`` never show the secret."""
+
+    __slots__ = ("_key", "alg", "public_key")
+
+    def __init__(self, key: PrivateKeyType) -> None:
+        self._key = key
+        self.public_key = PublicKey.from_crypto(key.public_key())
+        self.alg = self.public_key.alg
+
+    @classmethod
+    def generate(cls, alg: str = "ES256") -> PrivateKey:
+        if alg not in ALGORITHMS:
+            raise UnsupportedAlgorithm(f"cannot generate a key for algorithm {alg!r}; use one of {sorted(ALGORITHMS)}")
+        if alg == "EdDSA":
+            return cls(ed25519.Ed25519PrivateKey.generate())
+        return cls(ec.generate_private_key(_EC_CURVES[ALGORITHMS[alg][1]][0]))
+
+    @classmethod
+    def from_jwk(cls, jwk: Mapping[str, Any]) -> PrivateKey:
+        """Import a private JWK; checks that ``d`` belongs to the public members given."""
+        public = PublicKey.from_jwk(jwk)
+        kty, crv = ALGORITHMS[public.alg]
+        d = _coord(jwk, "d", 32)
+        try:
+            if kty == "OKP":
+                key: PrivateKeyType = ed25519.Ed25519PrivateKey.from_private_bytes(d)
+            else:
+                key = ec.derive_private_key(int.from_bytes(d, "big"), _EC_CURVES[crv][0])
+        except ValueError:
+            raise KeyError_("JWK private scalar is out of range", reason="invalid_jwk") from None
+        result = cls(key)
+        if result.public_key != public:
+            raise KeyError_("JWK private key does not match its public members", reason="invalid_jwk")
+        return result
+
+    def private_jwk(self) -> dict[str, str]:
+        """Export including ``d``. Callers must write it only to protected storage."""
+        from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+        jwk = dict(self.public_key.jwk)
+        if isinstance(self._key, ed25519.Ed25519PrivateKey):
+            jwk["d"] = b64url_encode(self._key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()))
+        else:
+            jwk["d"] = b64url_encode(self._key.private_numbers().private_value.to_bytes(32, "big"))
+        return jwk
+
+    def sign(self, data: bytes) -> bytes:
+        """JWS signature: raw R || S for ECDSA (RFC 7518 §3.4), 64 bytes for Ed25519 (RFC 8037 §3.1)."""
+        return _JWA[self.alg].sign(data, self._key)
+
+    @property
+    def crypto_key(self) -> PrivateKeyType:
+        """The underlying ``cryptography`` key (for X.509 and similar; never log it)."""
+        return self._key
+
+    def __repr__(self) -> str:
+        return f"PrivateKey(alg={self.alg!r}, thumbprint={self.public_key.thumbprint()!r})"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> Any:  # pickling would copy the secret around silently
+        raise TypeError("PrivateKey cannot be pickled")
