@@ -123,3 +123,19 @@ class CredentialError(SsiError):
 
     code = "invalid_credential"
     reason = "invalid_credential"
+
+
+class SdJwtError(CredentialError):
+    """An SD-JWT (RFC 9901) or SD-JWT VC is malformed or fails a check of RFC 9901 §7.
+
+    ``reason`` names the violated rule, e.g. ``unreferenced_disclosure`` (§7.1 step 5), ``duplicate_digest``
+    (§7.1 step 4), ``claim_name_collision`` (§7.1 step 3.3.2.3), ``kb_sd_hash_mismatch`` (§7.3 step 5.7).
+    """
+
+    reason = "invalid_sd_jwt"
+
+
+class KeyBindingError(SdJwtError):
+    """The Key Binding JWT is missing, malformed, or fails a check of RFC 9901 §7.3 step 5."""
+
+    reason = "kb_invalid"

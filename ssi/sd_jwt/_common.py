@@ -1,0 +1,126 @@
+"""Building blocks shared by the three roles: disclosures (RFC 9901 §4.2), digests (§4.2.3), claim paths.
+
+A *claim path* addresses a claim in the processed (plain) payload, as in OpenID4VP DCQL (§7): a tuple whose items
+are a string (object member), a non-negative int (array index) or ``None`` (every element of an array).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ssi.encoding import b64url_encode, json_dumps, json_loads
+from ssi.errors import EncodingError, SdJwtError
+
+ClaimPath = tuple[str | int | None, ...]
+
+SD_KEY = "_sd"
+ELLIPSIS = "..."
+SD_ALG_KEY = "_sd_alg"
+KB_JWT_TYP = "kb+jwt"
+DEFAULT_SD_ALG = "sha-256"
+
+#: §4.1.1: "a hash algorithm value from the 'Hash Name String' column in the IANA 'Named Information Hash Algorithm'
+#: registry"; sha-256 MUST be supported. We accept the SHA-2 family members below, nothing weaker.
+HASH_ALGORITHMS: dict[str, Callable[[bytes], Any]] = {
+    "sha-256": hashlib.sha256,
+    "sha-384": hashlib.sha384,
+    "sha-512": hashlib.sha512,
+}
+
+#: Limits against resource exhaustion (all configurable on the verifier).
+DEFAULT_MAX_SIZE = 512 * 1024
+DEFAULT_MAX_DISCLOSURES = 1024
+DEFAULT_MAX_DEPTH = 32
+
+
+def hash_function(sd_alg: Any) -> Callable[[bytes], Any]:
+    """§7.1 step 2.5: the ``_sd_alg`` value must be understood and deemed secure."""
+    if not isinstance(sd_alg, str):
+        raise SdJwtError("'_sd_alg' must be a string", reason="unsupported_sd_alg")
+    try:
+        return HASH_ALGORITHMS[sd_alg]
+    except KeyError:
+        raise SdJwtError(f"hash algorithm {sd_alg!r} is not supported", reason="unsupported_sd_alg") from None
+
+
+def digest(encoded: str, hash_fn: Callable[[bytes], Any]) -> str:
+    """§4.2.3: the digest is taken over the US-ASCII bytes of the base64url-encoded Disclosure, then base64url."""
+    return base64.urlsafe_b64encode(hash_fn(encoded.encode("ascii")).digest()).rstrip(b"=").decode("ascii")
+
+
+@dataclass(frozen=True, slots=True)
+class Disclosure:
+    """A Disclosure (§4.2.1 object property ``[salt, name, value]``, §4.2.2 array element ``[salt, value]``).
+
+    ``encoded`` is kept verbatim: digests are computed over the encoded form, never a re-encoding.
+    """
+
+    salt: str
+    name: str | None
+    value: Any
+    encoded: str
+
+    @property
+    def is_array_element(self) -> bool:
+        return self.name is None
+
+    @classmethod
+    def create(cls, salt: str, name: str | None, value: Any) -> Disclosure:
+        """§4.2.1 item 2: the claim name "MUST be a string and MUST NOT be ``_sd``, ``...``"."""
+        if name is not None and (not isinstance(name, str) or name in (SD_KEY, ELLIPSIS)):
+            raise SdJwtError(f"claim name {name!r} cannot be selectively disclosed", reason="forbidden_claim_name")
+        items = [salt, value] if name is None else [salt, name, value]
+        encoded = b64url_encode(json_dumps(items).encode("utf-8"))
+        return cls(salt=salt, name=name, value=value, encoded=encoded)
+
+    @classmethod
+    def parse(cls, encoded: str) -> Disclosure:
+        """Decode and validate a Disclosure's structure (§4.2.1, §4.2.2; §7.1 step 3.3.2.1-2 / 3.3.3.1)."""
+        from ssi.encoding import b64url_decode
+
+        try:
+            items = json_loads(b64url_decode(encoded))
+        except EncodingError as exc:
+            raise SdJwtError(
+                f"Disclosure is not base64url-encoded JSON: {exc.description}", reason="malformed_disclosure"
+            ) from None
+        if not isinstance(items, list) or len(items) not in (2, 3):
+            raise SdJwtError("Disclosure must be a JSON array of two or three elements", reason="malformed_disclosure")
+        if not isinstance(items[0], str):
+            raise SdJwtError("Disclosure salt must be a string (§4.2.1 item 1)", reason="malformed_disclosure")
+        if len(items) == 2:
+            return cls(salt=items[0], name=None, value=items[1], encoded=encoded)
+        name = items[1]
+        if not isinstance(name, str):
+            raise SdJwtError("Disclosure claim name must be a string (§4.2.1 item 2)", reason="malformed_disclosure")
+        if name in (SD_KEY, ELLIPSIS, SD_ALG_KEY):
+            raise SdJwtError(
+                f"Disclosure must not disclose a claim named {name!r} (§7.1 step 3.3.2.2)",
+                reason="forbidden_claim_name",
+            )
+        return cls(salt=items[0], name=name, value=items[2], encoded=encoded)
+
+
+def parse_claim_path(text: str) -> ClaimPath:
+    """Parse the CLI/config notation ``address.street_address``, ``nationalities.0``, ``nationalities.*``."""
+    if not text:
+        raise SdJwtError("empty claim path", reason="bad_claim_path")
+    out: list[str | int | None] = []
+    for part in text.split("."):
+        if part == "*":
+            out.append(None)
+        elif part.isdigit():
+            out.append(int(part))
+        elif part:
+            out.append(part)
+        else:
+            raise SdJwtError(f"claim path {text!r} has an empty segment", reason="bad_claim_path")
+    return tuple(out)
+
+
+def format_claim_path(path: Sequence[str | int | None]) -> str:
+    return ".".join("*" if p is None else str(p) for p in path)

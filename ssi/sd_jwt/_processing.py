@@ -1,0 +1,167 @@
+"""RFC 9901 §7.1 step 3-5: match Disclosures to embedded digests and build the Processed SD-JWT Payload.
+
+Used by the holder (to know what each Disclosure reveals and where) and the verifier. The walk records, for every
+Disclosure it uses, the claim path of the revealed value in the processed payload and the Disclosure it was nested
+in, so a holder can select by path and a verifier can report exactly what was disclosed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ssi.errors import InputTooLarge, SdJwtError
+from ssi.sd_jwt._common import (
+    DEFAULT_MAX_DEPTH,
+    DEFAULT_SD_ALG,
+    ELLIPSIS,
+    SD_ALG_KEY,
+    SD_KEY,
+    ClaimPath,
+    Disclosure,
+    digest,
+    hash_function,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DisclosedClaim:
+    """A Disclosure as it was used: where its value sits in the processed payload and what it was nested in."""
+
+    path: ClaimPath
+    disclosure: Disclosure
+    digest: str
+    #: Digest of the Disclosure whose value contained this one's digest; ``None`` when embedded in the signed JWT.
+    parent: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessedPayload:
+    claims: dict[str, Any]
+    disclosed: tuple[DisclosedClaim, ...]
+    sd_alg: str
+
+
+class _Walk:
+    __slots__ = ("by_digest", "disclosed", "max_depth", "seen")
+
+    def __init__(self, by_digest: dict[str, str], max_depth: int) -> None:
+        self.by_digest = by_digest
+        self.max_depth = max_depth
+        self.seen: set[str] = set()
+        self.disclosed: list[DisclosedClaim] = []
+
+    def _claim_digest(self, d: str) -> str | None:
+        # §7.1 step 4: "If any digest value is encountered more than once ... the SD-JWT MUST be rejected."
+        if d in self.seen:
+            raise SdJwtError("a digest value appears more than once (§7.1 step 4)", reason="duplicate_digest")
+        self.seen.add(d)
+        return self.by_digest.get(d)
+
+    def value(self, node: Any, path: ClaimPath, depth: int, parent: str | None) -> Any:
+        if depth > self.max_depth:
+            raise InputTooLarge(f"SD-JWT nesting deeper than {self.max_depth} levels", reason="too_deep")
+        if isinstance(node, dict):
+            return self.obj(node, path, depth, parent)
+        if isinstance(node, list):
+            return self.array(node, path, depth, parent)
+        return node
+
+    def obj(self, node: dict[str, Any], path: ClaimPath, depth: int, parent: str | None) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, val in node.items():
+            if key == SD_KEY:
+                continue
+            if key == ELLIPSIS:
+                # §4.1 item 7: "MUST NOT contain the claims _sd or ... except for the purpose of conveying digests"
+                raise SdJwtError(
+                    "'...' is only allowed as the single key of an array element", reason="misused_ellipsis"
+                )
+            if key == SD_ALG_KEY and depth != 0:
+                # §4.1.1: "It MUST NOT be used in any object nested within the payload."
+                raise SdJwtError("'_sd_alg' is only allowed at the top level (§4.1.1)", reason="misplaced_sd_alg")
+            out[key] = self.value(val, (*path, key), depth + 1, parent)
+        if SD_KEY not in node:
+            return out
+        sd = node[SD_KEY]
+        # §7.1 step 3.2.1: "objects having an _sd key that refers to an array of strings"; anything else is misuse.
+        if not isinstance(sd, list) or not all(isinstance(d, str) for d in sd):
+            raise SdJwtError("'_sd' must be an array of strings (§4.2.4.1)", reason="malformed_sd")
+        for d in sd:
+            encoded = self._claim_digest(d)
+            if encoded is None:
+                continue  # §7.1 step 3.3.1: a decoy or an undisclosed claim
+            disclosure = Disclosure.parse(encoded)
+            if disclosure.name is None:
+                # §7.1 step 3.3.2.1: an _sd digest needs a three-element Disclosure
+                raise SdJwtError(
+                    "array-element Disclosure referenced from '_sd' (§7.1 step 3.3.2.1)",
+                    reason="disclosure_type_mismatch",
+                )
+            if disclosure.name in out:
+                # §7.1 step 3.3.2.3: "If the claim name already exists at the level of the _sd key ... reject"
+                raise SdJwtError(
+                    f"disclosed claim {disclosure.name!r} already exists at its level (§7.1 step 3.3.2.3)",
+                    reason="claim_name_collision",
+                )
+            child = (*path, disclosure.name)
+            self.disclosed.append(DisclosedClaim(child, disclosure, d, parent))
+            out[disclosure.name] = self.value(disclosure.value, child, depth + 1, d)
+        return out
+
+    def array(self, node: list[Any], path: ClaimPath, depth: int, parent: str | None) -> list[Any]:
+        out: list[Any] = []
+        for item in node:
+            if isinstance(item, dict) and ELLIPSIS in item:
+                d = item[ELLIPSIS]
+                # §4.2.4.2: "There MUST NOT be any other keys in the object"; the value is a digest string.
+                if len(item) != 1 or not isinstance(d, str):
+                    raise SdJwtError(
+                        'array element digest must be {"...": <string>} (§4.2.4.2)', reason="misused_ellipsis"
+                    )
+                encoded = self._claim_digest(d)
+                if encoded is None:
+                    continue  # §7.1 step 3.4: remove elements whose digest was not found
+                disclosure = Disclosure.parse(encoded)
+                if disclosure.name is not None:
+                    # §7.1 step 3.3.3.1: an array digest needs a two-element Disclosure
+                    raise SdJwtError(
+                        "object-property Disclosure referenced from an array (§7.1 step 3.3.3.1)",
+                        reason="disclosure_type_mismatch",
+                    )
+                child = (*path, len(out))
+                self.disclosed.append(DisclosedClaim(child, disclosure, d, parent))
+                out.append(self.value(disclosure.value, child, depth + 1, d))
+            else:
+                out.append(self.value(item, (*path, len(out)), depth + 1, parent))
+        return out
+
+
+def index_disclosures(encoded: Iterable[str], hash_fn: Callable[[bytes], Any]) -> dict[str, str]:
+    """Digest → Disclosure. The same Disclosure twice is refused: §4 "A Holder MUST NOT ... send a Disclosure more
+    than once"."""
+    by_digest: dict[str, str] = {}
+    for e in encoded:
+        d = digest(e, hash_fn)
+        if d in by_digest:
+            raise SdJwtError("the same Disclosure is present more than once (§4)", reason="duplicate_disclosure")
+        by_digest[d] = e
+    return by_digest
+
+
+def process_payload(
+    payload: Any, disclosures: Iterable[str], *, max_depth: int = DEFAULT_MAX_DEPTH
+) -> ProcessedPayload:
+    """§7.1 steps 2.5 and 3-5 over an (already signature-checked, when verifying) Issuer-signed JWT payload."""
+    if not isinstance(payload, dict):
+        raise SdJwtError("SD-JWT payload must be a JSON object", reason="malformed_sd_jwt")
+    sd_alg = payload.get(SD_ALG_KEY, DEFAULT_SD_ALG)
+    hash_fn = hash_function(sd_alg)
+    walk = _Walk(index_disclosures(disclosures, hash_fn), max_depth)
+    claims = walk.obj(payload, (), 0, None)
+    claims.pop(SD_ALG_KEY, None)  # §7.1 step 3.6
+    if len(walk.disclosed) != len(walk.by_digest):
+        # §7.1 step 5: "If any Disclosure was not referenced by digest value ... the SD-JWT MUST be rejected."
+        raise SdJwtError("a Disclosure is not referenced by any digest (§7.1 step 5)", reason="unreferenced_disclosure")
+    return ProcessedPayload(claims=claims, disclosed=tuple(walk.disclosed), sd_alg=sd_alg)

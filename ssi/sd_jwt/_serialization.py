@@ -1,0 +1,128 @@
+"""SD-JWT serializations: compact (RFC 9901 §4) and JWS JSON (§8).
+
+Compact: ``<Issuer-signed JWT>~<Disclosure 1>~...~<Disclosure N>~[<KB-JWT>]``. "In the case that there is no Key
+Binding JWT, the last element MUST be an empty string and the last separating tilde character MUST NOT be omitted."
+
+JSON (§8.1): the unprotected header carries ``disclosures`` (array of strings) and, in an SD-JWT+KB, ``kb_jwt``; with
+the General syntax "``disclosures`` and ``kb_jwt`` MUST be included in the first unprotected header and MUST NOT be
+present in any following unprotected headers" (§8.3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ssi.errors import InputTooLarge, SdJwtError
+from ssi.sd_jwt._common import DEFAULT_MAX_DISCLOSURES, DEFAULT_MAX_SIZE
+
+_JSON_MEMBERS = ("disclosures", "kb_jwt")
+
+
+@dataclass(frozen=True, slots=True)
+class SdJwtParts:
+    """An SD-JWT or SD-JWT+KB split into its parts, before any verification."""
+
+    issuer_jwt: str
+    disclosures: tuple[str, ...]
+    kb_jwt: str | None
+    #: The JWS JSON object with our members removed from the unprotected headers, when parsed from §8 form.
+    jws_json: dict[str, Any] | None = None
+
+    @property
+    def sd_jwt(self) -> str:
+        """The compact SD-JWT without KB-JWT — the ``sd_hash`` input of §4.3.1 (also for the JSON form, §8.1)."""
+        return self.issuer_jwt + "~" + "".join(d + "~" for d in self.disclosures)
+
+    def compact(self) -> str:
+        return self.sd_jwt + (self.kb_jwt or "")
+
+
+def split_compact(
+    text: str, *, max_size: int = DEFAULT_MAX_SIZE, max_disclosures: int = DEFAULT_MAX_DISCLOSURES
+) -> SdJwtParts:
+    """§4: split a compact SD-JWT / SD-JWT+KB. Structure only; nothing is verified here."""
+    if not isinstance(text, str):
+        raise SdJwtError("SD-JWT must be a string", reason="malformed_sd_jwt")
+    if len(text) > max_size:
+        raise InputTooLarge(f"SD-JWT is larger than {max_size} bytes")
+    parts = text.split("~")
+    if len(parts) < 2:
+        raise SdJwtError("SD-JWT must contain at least one '~' separator (§4)", reason="malformed_sd_jwt")
+    if len(parts) - 2 > max_disclosures:
+        raise InputTooLarge(f"SD-JWT carries more than {max_disclosures} Disclosures")
+    disclosures = tuple(parts[1:-1])
+    if any(not d for d in disclosures):
+        raise SdJwtError("empty Disclosure between '~' separators (§4)", reason="malformed_sd_jwt")
+    if parts[0].count(".") != 2:
+        raise SdJwtError("Issuer-signed JWT is not a compact JWS", reason="malformed_sd_jwt")
+    kb_jwt = parts[-1] or None
+    if kb_jwt is not None and kb_jwt.count(".") != 2:
+        raise SdJwtError("last component is neither empty nor a KB-JWT (§4)", reason="malformed_sd_jwt")
+    return SdJwtParts(issuer_jwt=parts[0], disclosures=disclosures, kb_jwt=kb_jwt)
+
+
+def split_json(obj: Any, *, max_disclosures: int = DEFAULT_MAX_DISCLOSURES) -> SdJwtParts:
+    """§8: split a JWS JSON serialized SD-JWT (flattened or general)."""
+    if not isinstance(obj, Mapping) or not isinstance(obj.get("payload"), str):
+        raise SdJwtError("JSON serialized SD-JWT must be an object with a 'payload' string", reason="malformed_sd_jwt")
+    general = "signatures" in obj
+    entries = obj.get("signatures") if general else [obj]
+    if not isinstance(entries, list) or not entries or not all(isinstance(e, Mapping) for e in entries):
+        raise SdJwtError("'signatures' must be a non-empty array of objects", reason="malformed_sd_jwt")
+    cleaned: list[dict[str, Any]] = []
+    disclosures: Any = []
+    kb_jwt: Any = None
+    for i, entry in enumerate(entries):
+        header = entry.get("header", {})
+        if not isinstance(header, Mapping):
+            raise SdJwtError("unprotected 'header' must be an object", reason="malformed_sd_jwt")
+        if i == 0:
+            disclosures = header.get("disclosures", [])
+            kb_jwt = header.get("kb_jwt")
+        elif any(m in header for m in _JSON_MEMBERS):
+            raise SdJwtError(
+                "'disclosures'/'kb_jwt' are only allowed in the first unprotected header (§8.3)",
+                reason="malformed_sd_jwt",
+            )
+        rest = {k: v for k, v in header.items() if k not in _JSON_MEMBERS}
+        entry_clean = {k: v for k, v in entry.items() if k != "header"}
+        if rest:
+            entry_clean["header"] = rest
+        cleaned.append(entry_clean)
+    if not isinstance(disclosures, list) or not all(isinstance(d, str) and d for d in disclosures):
+        raise SdJwtError("'disclosures' must be an array of non-empty strings (§8.1)", reason="malformed_sd_jwt")
+    if len(disclosures) > max_disclosures:
+        raise InputTooLarge(f"SD-JWT carries more than {max_disclosures} Disclosures")
+    if kb_jwt is not None and (not isinstance(kb_jwt, str) or kb_jwt.count(".") != 2):
+        raise SdJwtError("'kb_jwt' must be a compact JWT (§8.1)", reason="malformed_sd_jwt")
+    first = cleaned[0]
+    protected, signature = first.get("protected"), first.get("signature")
+    if not isinstance(protected, str) or not isinstance(signature, str):
+        raise SdJwtError("signature entry needs 'protected' and 'signature' strings", reason="malformed_sd_jwt")
+    jws_json: dict[str, Any] = {"payload": obj["payload"]}
+    if general:
+        jws_json["signatures"] = cleaned
+    else:
+        jws_json.update(first)
+    return SdJwtParts(
+        issuer_jwt=f"{protected}.{obj['payload']}.{signature}",
+        disclosures=tuple(disclosures),
+        kb_jwt=kb_jwt,
+        jws_json=jws_json,
+    )
+
+
+def to_json(parts: SdJwtParts) -> dict[str, Any]:
+    """Render parts in the §8 JSON form they came from (flattened when built from compact)."""
+    header: dict[str, Any] = {"disclosures": list(parts.disclosures)}
+    if parts.kb_jwt is not None:
+        header["kb_jwt"] = parts.kb_jwt
+    if parts.jws_json is not None and "signatures" in parts.jws_json:
+        sigs = [dict(s) for s in parts.jws_json["signatures"]]
+        sigs[0]["header"] = {**sigs[0].get("header", {}), **header}
+        return {"payload": parts.jws_json["payload"], "signatures": sigs}
+    protected, payload, signature = parts.issuer_jwt.split(".")
+    extra = (parts.jws_json or {}).get("header", {})
+    return {"payload": payload, "protected": protected, "signature": signature, "header": {**extra, **header}}
