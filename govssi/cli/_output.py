@@ -48,7 +48,8 @@ def guarded(fn: Callable[P, R]) -> Callable[P, R]:
         try:
             return fn(*args, **kwargs)
         except SsiError as exc:
-            fail(exc.code if exc.code != "invalid_request" else exc.reason, exc.description)
+            # The CLI reports the specific rule (``reason``, e.g. ``kb_wrong_nonce``); HTTP endpoints use ``code``.
+            fail(exc.reason, exc.description)
         except OSError as exc:
             fail("io_error", f"{exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}".rstrip(": "))
 

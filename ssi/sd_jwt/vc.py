@@ -57,6 +57,7 @@ def issue_sd_jwt_vc(
     status: Mapping[str, Any] | None = None,
     disclosable: Iterable[ClaimPath] = (),
     valid_for: float | None = None,
+    expires_at: float | None = None,
     not_before: float | None = None,
     clock: Clock = system_clock,
     header: Mapping[str, Any] | None = None,
@@ -66,7 +67,12 @@ def issue_sd_jwt_vc(
     rng: RandomSource = SYSTEM_RANDOM,
     serialization: Literal["compact", "json"] = "compact",
 ) -> IssuedSdJwt:
-    """Issue an SD-JWT VC. Registered claims are parameters, so they cannot end up in a Disclosure by mistake."""
+    """Issue an SD-JWT VC. Registered claims are parameters, so they cannot end up in a Disclosure by mistake.
+
+    ``exp`` is ``expires_at`` or ``iat + valid_for`` (not both); ``nbf`` is ``not_before``.
+    """
+    if valid_for is not None and expires_at is not None:
+        raise SdJwtError("give valid_for or expires_at, not both", reason="bad_claims")
     if not isinstance(vct, str) or not vct:
         raise SdJwtError("'vct' is REQUIRED and must be a non-empty string (§3.2.2.1)", reason="missing_vct")
     clash = NEVER_DISCLOSABLE & set(claims)
@@ -87,6 +93,8 @@ def issue_sd_jwt_vc(
         payload["nbf"] = int(not_before)
     if valid_for is not None:
         payload["exp"] = now + int(valid_for)
+    elif expires_at is not None:
+        payload["exp"] = int(expires_at)
     if holder_jwk is not None:
         PublicKey.from_jwk(holder_jwk)  # refuse a malformed or private key before signing it into a credential
         if "d" in holder_jwk:
