@@ -1,0 +1,31 @@
+# The newcomer's path. `make demo` and `make test` each set up .venv (Python 3.11) from the lock file first.
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "govssi needs $(PYTHON) on PATH (or: make PYTHON=/path/to/python3.11 ...)"; exit 2; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev,bench]"
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	@bash scripts/cli-tour.sh
+
+test: $(STAMP)
+	$(PY) -m pytest -q -n 2
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check ssi govssi tests bench
+	$(VENV)/bin/ruff format --check ssi govssi tests bench
+	$(VENV)/bin/mypy
+
+bench: $(STAMP)
+	$(PY) -m bench.sdjwt_bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
