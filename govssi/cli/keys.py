@@ -9,12 +9,12 @@ from typing import Annotated
 
 import typer
 
+from govssi.cli._files import PASSPHRASE_ENV
 from govssi.cli._output import emit, guarded, usage_error
 from ssi.keys import ALGORITHMS, PrivateKey, write_key_file
 
 app = typer.Typer(help="Generate and inspect keys.", no_args_is_help=True)
 
-PASSPHRASE_ENV = "GOVSSI_KEY_PASSPHRASE"  # noqa: S105 - the name of an env var, not a secret
 
 
 def read_passphrase(confirm: bool) -> str:
