@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 from typing import Any
 
@@ -19,6 +20,8 @@ from ssi.errors import EncodingError
 
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
 _PARTIAL = (2, 3)  # length mod 4 values whose last character carries unused low bits
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def b64url_encode(data: bytes) -> str:
@@ -62,21 +65,56 @@ def _reject_constant(name: str) -> Any:
     raise EncodingError(f"JSON contains the non-standard constant {name}", reason="bad_json")
 
 
+def _finite_float(text: str) -> float:
+    # RFC 8259 §6: "Numeric values that cannot be represented [...] (such as Infinity and NaN) are not permitted";
+    # Python turns 1e400 into inf silently, which later cannot be re-serialized or compared meaningfully.
+    value = float(text)
+    if not math.isfinite(value):
+        raise EncodingError("JSON number is out of the IEEE 754 double range", reason="bad_json")
+    return value
+
+
+def _has_surrogate(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
 def json_loads(data: str | bytes) -> Any:
-    """Parse JSON per RFC 8259, rejecting duplicate names, NaN/Infinity and invalid UTF-8."""
+    """Parse JSON per RFC 8259, rejecting duplicate names, NaN/Infinity and invalid UTF-8.
+
+    Strings must be Unicode scalar values (RFC 8259 §8.2, RFC 7493 §2.1): an escaped lone surrogate such as
+    ``"\\ud800"`` is rejected like invalid UTF-8, since it cannot be encoded again (signing inputs, digests).
+    """
     if isinstance(data, bytes):
         try:
             data = data.decode("utf-8")
         except UnicodeDecodeError:
             raise EncodingError("JSON text is not valid UTF-8", reason="bad_utf8") from None
+    elif _SURROGATE.search(data):
+        raise EncodingError("JSON text contains a lone surrogate", reason="bad_utf8")
     try:
-        return json.loads(data, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
+        result = json.loads(
+            data, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant, parse_float=_finite_float
+        )
     except EncodingError:
         raise
     except RecursionError:
         raise EncodingError("JSON nesting is too deep", reason="json_too_deep") from None
     except (ValueError, TypeError) as exc:
         raise EncodingError(f"malformed JSON: {exc.__class__.__name__}", reason="bad_json") from None
+    if _SURROGATE_ESCAPE.search(data) and _has_surrogate(result):
+        raise EncodingError("JSON string contains a lone surrogate escape", reason="bad_utf8")
+    return result
 
 
 def json_dumps(obj: Any) -> str:

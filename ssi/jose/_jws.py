@@ -46,6 +46,11 @@ class VerifiedJws:
 
 
 def _check_allowlist(algorithms: Collection[str]) -> None:
+    if isinstance(algorithms, str):
+        # A string is a Collection[str] too, and `alg in "ES256K"` would accept "ES256" as a substring.
+        raise UnsupportedAlgorithm(
+            "the algorithm allowlist must be a collection of names", reason="malformed_allowlist"
+        )
     bad = set(algorithms) & FORBIDDEN_ALGORITHMS
     if bad:
         raise UnsupportedAlgorithm(f"algorithm(s) {sorted(bad)} can never be allowed", reason="forbidden_algorithm")
@@ -163,16 +168,23 @@ def sign_json(
     sigs: list[dict[str, Any]] = []
     for i, signer in enumerate(signers):
         hdr = dict(headers[i]) if headers else {}
+        extra = dict(unprotected[i]) if unprotected and unprotected[i] else {}
         hdr["alg"] = signer.alg
-        if signer.kid is not None and "kid" not in hdr:
+        if signer.kid is not None and "kid" not in hdr and "kid" not in extra:
             hdr["kid"] = signer.kid
+        if set(hdr) & set(extra) or "crit" in extra:
+            # §7.2.1: the protected and unprotected parameter sets MUST be disjoint; §4.1.11: crit is protected.
+            raise JoseError(
+                "protected and unprotected header parameters must be disjoint (RFC 7515 §7.2.1)",
+                reason="malformed_header",
+            )
         protected = b64url_encode(json_dumps(hdr).encode("utf-8"))
         entry: dict[str, Any] = {
             "protected": protected,
             "signature": b64url_encode(signer.sign(_signing_input(protected, payload_b64))),
         }
-        if unprotected and unprotected[i]:
-            entry["header"] = dict(unprotected[i])
+        if extra:
+            entry["header"] = extra
         sigs.append(entry)
     if flattened:
         return {"payload": payload_b64, **sigs[0]}
@@ -200,24 +212,30 @@ def verify_json(
     *,
     understood_crit: Collection[str] = (),
     require_all: bool = False,
+    max_size: int = DEFAULT_MAX_SIZE,
 ) -> VerifiedJws:
     """Verify a JWS JSON serialization (RFC 7515 §7.2).
 
     With the general syntax, the key resolver is asked for each signature; the first that verifies is returned
     (or, with ``require_all``, every one must verify). Header parameters from the unprotected ``header`` are merged
-    into the returned header, but §7.2.1 requires the two sets to be disjoint, which we enforce.
+    into the returned header, but §7.2.1 requires the two sets to be disjoint, which we enforce. The encoded
+    members together must not exceed ``max_size`` characters; that is checked before anything is decoded.
     """
     _check_allowlist(algorithms)
     if not isinstance(jws, Mapping) or not isinstance(jws.get("payload"), str):
         raise JoseError("JWS JSON must be an object with a string 'payload'", reason="malformed_jws")
     payload_b64 = jws["payload"]
+    entries = _json_signature_entries(jws)
+    encoded = [e.get(m) for e in entries for m in ("protected", "signature")]
+    if len(payload_b64) + sum(len(v) for v in encoded if isinstance(v, str)) > max_size:
+        raise InputTooLarge(f"JWS is larger than {max_size} bytes")
     try:
         payload = b64url_decode(payload_b64)
     except EncodingError as exc:
         raise JoseError(f"JWS payload is malformed: {exc.description}", reason="malformed_jws") from None
     last_error: SsiError | None = None
     verified: VerifiedJws | None = None
-    for entry in _json_signature_entries(jws):
+    for entry in entries:
         protected_b64, sig_b64 = entry.get("protected"), entry.get("signature")
         if not isinstance(protected_b64, str) or not isinstance(sig_b64, str):
             raise JoseError("signature entry needs string 'protected' and 'signature'", reason="malformed_jws")

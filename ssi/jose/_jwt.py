@@ -9,6 +9,7 @@ All three must be JSON numbers (NumericDate, §2); booleans are not numbers.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +30,13 @@ def numeric_date(claims: Mapping[str, Any], name: str, *, required: bool = False
     value = claims[name]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise JoseError(f"claim {name!r} must be a NumericDate", reason=f"malformed_{name}")
-    return float(value)
+    try:
+        seconds = float(value)
+    except OverflowError:  # a JSON integer with hundreds of digits
+        raise JoseError(f"claim {name!r} is out of range", reason=f"malformed_{name}") from None
+    if not math.isfinite(seconds):
+        raise JoseError(f"claim {name!r} must be a finite NumericDate", reason=f"malformed_{name}")
+    return seconds
 
 
 def check_time_claims(
@@ -84,7 +91,9 @@ def decode_jwt(
     verified = verify_compact(token, key, algorithms, understood_crit=understood_crit, max_size=max_size)
     if typ is not None:
         allowed = {typ} if isinstance(typ, str) else set(typ)
-        if verified.header.get("typ") not in allowed:
+        header_typ = verified.header.get("typ")
+        # RFC 7515 §4.1.9: 'typ' is a string; an array here is not hashable and must fail as a wrong type, not crash.
+        if not isinstance(header_typ, str) or header_typ not in allowed:
             raise JoseError(f"JWT 'typ' must be one of {sorted(allowed)}", reason="wrong_typ")
     try:
         claims = json_loads(verified.payload)

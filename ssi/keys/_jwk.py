@@ -56,6 +56,8 @@ def _coord(jwk: Mapping[str, Any], name: str, size: int) -> bytes:
 
 def jwk_thumbprint(jwk: Mapping[str, Any], hash_name: str = "sha256") -> str:
     """RFC 7638 §3: hash of the JSON of the REQUIRED members only, in lexicographic order, no whitespace."""
+    if not isinstance(jwk, Mapping):
+        raise KeyError_("JWK must be a JSON object", reason="invalid_jwk")
     kty = jwk.get("kty")
     members: tuple[str, ...]
     if kty == "EC":
@@ -89,6 +91,8 @@ class PublicKey:
         if not isinstance(jwk, Mapping):
             raise KeyError_("JWK must be a JSON object", reason="invalid_jwk")
         kty, crv = jwk.get("kty"), jwk.get("crv")
+        if not isinstance(crv, str):  # a JSON array/object here is not hashable: refuse before the lookup
+            crv = None
         if kty == "EC" and crv in _EC_CURVES:
             curve, size = _EC_CURVES[crv]
             x, y = _coord(jwk, "x", size), _coord(jwk, "y", size)

@@ -34,6 +34,14 @@ def encrypt_private_jwk(key: PrivateKey, passphrase: str, kid: str | None = None
     """Encrypt a private key into the key-file JSON object."""
     if not passphrase:
         raise KeyFileError("an empty passphrase cannot protect a key file", reason="empty_passphrase")
+    try:
+        passphrase.encode("utf-8")
+    except UnicodeEncodeError:  # e.g. undecodable bytes from the environment (surrogateescape)
+        raise KeyFileError("the passphrase is not valid Unicode text", reason="bad_passphrase") from None
+    lo, hi = _SCRYPT_LIMITS["n"]
+    if isinstance(n, bool) or not isinstance(n, int) or not lo <= n <= hi or n & (n - 1):
+        # decrypt_private_jwk only opens files within these limits; never write one it would refuse.
+        raise KeyFileError("scrypt parameter n must be a power of two within the key-file limits", reason="bad_kdf")
     salt, nonce = secrets.token_bytes(16), secrets.token_bytes(12)
     header: dict[str, Any] = {
         "format": FORMAT,

@@ -1,0 +1,143 @@
+"""``govssi keys generate`` and the CLI output contract (DESIGN.md §3: JSON on stdout, exit 0/1/2, no tracebacks)."""
+
+from __future__ import annotations
+
+import json
+import stat
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ssi.keys import ALGORITHMS, PublicKey, is_encrypted, jwk_thumbprint, load_private_key, read_jwk_file
+
+PASSPHRASE = "Heidestraße 17, 51147 Köln"
+
+
+def _assert_clean_stderr(result: subprocess.CompletedProcess[str]) -> None:
+    """Never a traceback; a failure says one human line."""
+    assert "Traceback" not in result.stderr
+    assert "Error:" not in result.stderr or result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) <= 1 or result.returncode == 2
+
+
+def _assert_failure_json(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    assert result.returncode == 1, result
+    out = json.loads(result.stdout)
+    assert set(out) == {"error", "error_description"}
+    assert out["error"] and out["error_description"]
+    assert result.stderr.startswith("govssi: ")
+    assert len(result.stderr.strip().splitlines()) == 1
+    _assert_clean_stderr(result)
+    return dict(out)
+
+
+@pytest.mark.parametrize("alg", sorted(ALGORITHMS))
+def test_generate_each_algorithm(govssi: Any, tmp_path: Path, alg: str) -> None:
+    result = govssi("keys", "generate", "--alg", alg, "--out", "key.jwk")
+    assert result.returncode == 0, result.stderr
+    _assert_clean_stderr(result)
+    out = json.loads(result.stdout)
+    assert set(out) == {"alg", "kid", "public_jwk", "file", "encrypted"}
+    assert out["alg"] == alg
+    assert out["encrypted"] is False
+    assert out["file"] == "key.jwk"
+    public = out["public_jwk"]
+    assert "d" not in public
+    assert public["kid"] == out["kid"] == jwk_thumbprint(public)  # RFC 7638 thumbprint by default
+    assert PublicKey.from_jwk(public).alg == alg
+
+    path = tmp_path / "key.jwk"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    key = load_private_key(path)
+    assert key.alg == alg
+    assert key.public_key == PublicKey.from_jwk(public)
+    assert read_jwk_file(path)["kid"] == out["kid"]
+
+
+def test_generate_with_explicit_kid(govssi: Any, tmp_path: Path) -> None:
+    result = govssi("keys", "generate", "--alg", "ES256", "--out", "k.jwk", "--kid", "issuer-2026-1")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["kid"] == out["public_jwk"]["kid"] == "issuer-2026-1"
+    assert read_jwk_file(tmp_path / "k.jwk")["kid"] == "issuer-2026-1"
+
+
+@pytest.mark.parametrize("alg", sorted(ALGORITHMS))
+def test_generate_encrypted_with_passphrase_from_environment(govssi: Any, tmp_path: Path, alg: str) -> None:
+    result = govssi(
+        "keys", "generate", "--alg", alg, "--out", "k.json", "--encrypt", env={"GOVSSI_KEY_PASSPHRASE": PASSPHRASE}
+    )
+    assert result.returncode == 0, result.stderr
+    _assert_clean_stderr(result)
+    out = json.loads(result.stdout)
+    assert out["encrypted"] is True
+    path = tmp_path / "k.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    doc = read_jwk_file(path)
+    assert is_encrypted(doc)
+    assert "d" not in doc["public_jwk"]
+    assert doc["kid"] == out["kid"]
+    key = load_private_key(path, PASSPHRASE)
+    assert key.public_key == PublicKey.from_jwk(out["public_jwk"])
+    assert PASSPHRASE not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("alg", ["RS256", "none", "HS256", "es256", "ES384", "Ed25519", ""])
+def test_bad_alg_is_a_usage_error(govssi: Any, tmp_path: Path, alg: str) -> None:
+    result = govssi("keys", "generate", "--alg", alg, "--out", "k.jwk")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "--alg" in result.stderr
+    _assert_clean_stderr(result)
+    assert not (tmp_path / "k.jwk").exists()
+
+
+@pytest.mark.parametrize("env", [{}, {"GOVSSI_KEY_PASSPHRASE": ""}])
+def test_encrypt_without_passphrase_and_no_tty_is_a_usage_error(
+    govssi: Any, tmp_path: Path, env: dict[str, str]
+) -> None:
+    result = govssi("keys", "generate", "--alg", "ES256", "--out", "k.json", "--encrypt", env=env)
+    assert result.returncode == 2
+    assert "GOVSSI_KEY_PASSPHRASE" in result.stderr
+    _assert_clean_stderr(result)
+    assert not (tmp_path / "k.json").exists()
+
+
+def test_existing_file_is_not_overwritten(govssi: Any, tmp_path: Path) -> None:
+    path = tmp_path / "k.jwk"
+    path.write_text("precious")
+    result = govssi("keys", "generate", "--alg", "ES256", "--out", "k.jwk")
+    out = _assert_failure_json(result)
+    assert out["error"] == "exists"
+    assert path.read_text() == "precious"
+
+
+def test_unwritable_location_fails_with_json(govssi: Any) -> None:
+    _assert_failure_json(govssi("keys", "generate", "--alg", "EdDSA", "--out", "missing/dir/k.jwk"))
+
+
+def test_undecodable_passphrase_fails_without_traceback(govssi: Any, tmp_path: Path) -> None:
+    """Invalid UTF-8 in the environment reaches Python as surrogate escapes; refuse it as a failed check."""
+    result = govssi(
+        "keys", "generate", "--alg", "ES256", "--out", "k.json", "--encrypt", env={b"GOVSSI_KEY_PASSPHRASE": b"pw\xff"}
+    )
+    _assert_failure_json(result)
+    assert not (tmp_path / "k.json").exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("keys", "generate", "--alg", "ES256"),  # --out missing
+        ("keys", "generate", "--out", "k.jwk"),  # --alg missing
+        ("keys", "generate", "--alg", "ES256", "--out", "k.jwk", "--bogus"),
+        ("keys", "frobnicate"),
+    ],
+)
+def test_click_usage_errors_exit_2_without_traceback(govssi: Any, tmp_path: Path, args: tuple[str, ...]) -> None:
+    result = govssi(*args)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "k.jwk").exists()
