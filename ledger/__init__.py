@@ -1,0 +1,13 @@
+"""govssi's chain layer: Solidity contracts and their committed artifacts, ERC-1056 bindings for did:ethr.
+
+DESIGN.md §1-3: the chain holds only public, non-personal data (issuer DIDs in the ERC-1056 registry, the trusted-issuer
+registry, status-list digests). ``ledger`` may import ``ssi``; ``ssi`` never imports ``ledger``.
+
+Public API so far: :func:`load_artifact` / :class:`ContractArtifact` (``ledger.contracts``) and the ERC-1056 signed-call
+digests (``ledger.erc1056``). ``python -m ledger.build`` rebuilds the artifacts; ``python -m ledger.gas_report`` prints
+the registry's gas per call.
+"""
+
+from ledger.contracts import DID_REGISTRY, ContractArtifact, load_artifact
+
+__all__ = ["DID_REGISTRY", "ContractArtifact", "load_artifact"]
