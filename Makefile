@@ -20,8 +20,8 @@ test: $(STAMP)
 	$(PY) -m pytest -q -n 2
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check ssi govssi tests bench
-	$(VENV)/bin/ruff format --check ssi govssi tests bench
+	$(VENV)/bin/ruff check ssi ledger govssi tests bench
+	$(VENV)/bin/ruff format --check ssi ledger govssi tests bench
 	$(VENV)/bin/mypy
 
 bench: $(STAMP)
