@@ -6,6 +6,9 @@ Binding JWT, the last element MUST be an empty string and the last separating ti
 JSON (§8.1): the unprotected header carries ``disclosures`` (array of strings) and, in an SD-JWT+KB, ``kb_jwt``; with
 the General syntax "``disclosures`` and ``kb_jwt`` MUST be included in the first unprotected header and MUST NOT be
 present in any following unprotected headers" (§8.3).
+
+Disclosures are ``BASE64URL`` in the §4 ABNF, i.e. US-ASCII: anything else cannot even be hashed (§4.2.3 hashes
+"the US-ASCII bytes of the encoded Disclosure") and is refused here as a malformed Disclosure.
 """
 
 from __future__ import annotations
@@ -18,6 +21,11 @@ from ssi.errors import InputTooLarge, SdJwtError
 from ssi.sd_jwt._common import DEFAULT_MAX_DISCLOSURES, DEFAULT_MAX_SIZE
 
 _JSON_MEMBERS = ("disclosures", "kb_jwt")
+
+
+def _check_ascii(disclosures: tuple[str, ...]) -> None:
+    if not all(d.isascii() for d in disclosures):
+        raise SdJwtError("a Disclosure is not base64url (§4: US-ASCII only)", reason="malformed_disclosure")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +63,7 @@ def split_compact(
     disclosures = tuple(parts[1:-1])
     if any(not d for d in disclosures):
         raise SdJwtError("empty Disclosure between '~' separators (§4)", reason="malformed_sd_jwt")
+    _check_ascii(disclosures)
     if parts[0].count(".") != 2:
         raise SdJwtError("Issuer-signed JWT is not a compact JWS", reason="malformed_sd_jwt")
     kb_jwt = parts[-1] or None
@@ -63,11 +72,21 @@ def split_compact(
     return SdJwtParts(issuer_jwt=parts[0], disclosures=disclosures, kb_jwt=kb_jwt)
 
 
-def split_json(obj: Any, *, max_disclosures: int = DEFAULT_MAX_DISCLOSURES) -> SdJwtParts:
-    """§8: split a JWS JSON serialized SD-JWT (flattened or general)."""
+def split_json(
+    obj: Any, *, max_size: int = DEFAULT_MAX_SIZE, max_disclosures: int = DEFAULT_MAX_DISCLOSURES
+) -> SdJwtParts:
+    """§8: split a JWS JSON serialized SD-JWT (flattened or general).
+
+    The encoded parts (payload, protected headers, signatures, Disclosures, KB-JWT) together must not exceed
+    ``max_size`` characters, the same bound as for the compact form.
+    """
     if not isinstance(obj, Mapping) or not isinstance(obj.get("payload"), str):
         raise SdJwtError("JSON serialized SD-JWT must be an object with a 'payload' string", reason="malformed_sd_jwt")
     general = "signatures" in obj
+    if general and any(k in obj for k in ("protected", "header", "signature")):
+        # RFC 7515 §7.2.1/§7.2.2: the general and flattened syntaxes do not mix; parsers that prefer one or the
+        # other would see different headers and Disclosures.
+        raise SdJwtError("general JWS JSON must not carry flattened members", reason="malformed_sd_jwt")
     entries = obj.get("signatures") if general else [obj]
     if not isinstance(entries, list) or not entries or not all(isinstance(e, Mapping) for e in entries):
         raise SdJwtError("'signatures' must be a non-empty array of objects", reason="malformed_sd_jwt")
@@ -97,6 +116,11 @@ def split_json(obj: Any, *, max_disclosures: int = DEFAULT_MAX_DISCLOSURES) -> S
         raise InputTooLarge(f"SD-JWT carries more than {max_disclosures} Disclosures")
     if kb_jwt is not None and (not isinstance(kb_jwt, str) or kb_jwt.count(".") != 2):
         raise SdJwtError("'kb_jwt' must be a compact JWT (§8.1)", reason="malformed_sd_jwt")
+    encoded = [obj["payload"], *disclosures, kb_jwt or ""]
+    encoded += [e.get(m) for e in entries for m in ("protected", "signature")]
+    if sum(len(v) for v in encoded if isinstance(v, str)) > max_size:
+        raise InputTooLarge(f"SD-JWT is larger than {max_size} bytes")
+    _check_ascii(tuple(disclosures))
     first = cleaned[0]
     protected, signature = first.get("protected"), first.get("signature")
     if not isinstance(protected, str) or not isinstance(signature, str):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ssi.clock import Clock, system_clock
-from ssi.encoding import json_loads
+from ssi.encoding import b64url_json, json_loads
 from ssi.errors import EncodingError, JoseError, KeyBindingError, SdJwtError, SsiError
 from ssi.jose import KeyResolver, check_time_claims, numeric_date, verify_compact, verify_json
 from ssi.keys import PublicKey
@@ -68,16 +68,28 @@ class VerifiedSdJwt:
 
 def _split(presentation: str | Mapping[str, Any], policy: VerificationPolicy) -> SdJwtParts:
     if isinstance(presentation, Mapping):
-        return split_json(presentation, max_disclosures=policy.max_disclosures)
+        return split_json(presentation, max_size=policy.max_size, max_disclosures=policy.max_disclosures)
     return split_compact(presentation, max_size=policy.max_size, max_disclosures=policy.max_disclosures)
 
 
 def _verify_issuer_jwt(
     parts: SdJwtParts, issuer_key: PublicKey | KeyResolver, policy: VerificationPolicy
 ) -> tuple[dict[str, Any], dict[str, Any], PublicKey]:
-    """§7.1 step 2: allowlisted algorithm (never ``none``), signature per RFC 7515 §5.2, explicit type."""
+    """§7.1 step 2: allowlisted algorithm (never ``none``), signature per RFC 7515 §5.2, explicit type.
+
+    ``typ`` is read from the *protected* header only: in the JSON serialization, unprotected header parameters "are
+    not protected against tampering" (§8.1), so a ``typ`` there would let anyone relabel another kind of JWT signed
+    by the same key — the confusion explicit typing prevents (§9.11, RFC 8725 §3.11).
+    """
     if parts.jws_json is not None:
-        verified = verify_json(parts.jws_json, issuer_key, policy.algorithms, understood_crit=policy.understood_crit)
+        verified = verify_json(
+            parts.jws_json,
+            issuer_key,
+            policy.algorithms,
+            understood_crit=policy.understood_crit,
+            max_size=policy.max_size,
+        )
+        protected = b64url_json(verified.signing_input.split(b".", 1)[0])
     else:
         verified = verify_compact(
             parts.issuer_jwt,
@@ -86,8 +98,10 @@ def _verify_issuer_jwt(
             understood_crit=policy.understood_crit,
             max_size=policy.max_size,
         )
+        protected = verified.header
     header = verified.header
-    if policy.typ is not None and header.get("typ") not in policy.typ:
+    typ_value = protected.get("typ")  # may be any JSON value, e.g. an (unhashable) array
+    if policy.typ is not None and (not isinstance(typ_value, str) or typ_value not in policy.typ):
         raise SdJwtError(f"Issuer-signed JWT 'typ' must be one of {sorted(policy.typ)}", reason="wrong_typ")
     try:
         payload = json_loads(verified.payload)
