@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 import math
@@ -18,46 +17,61 @@ from typing import Any
 
 from ssi.errors import EncodingError
 
-_B64URL = re.compile(r"[A-Za-z0-9_-]*")
-_PARTIAL = (2, 3)  # length mod 4 values whose last character carries unused low bits
+_STD_TO_URL = bytes.maketrans(b"+/", b"-_")
+_URL_TO_STD = bytes.maketrans(b"-_", b"+/")
+_PADDING = (b"", b"", b"==", b"=")  # by length mod 4 (1 is impossible)
+#: By length mod 4: the characters that may end the text, i.e. whose unused low bits (4 or 2) are zero.
+_CANONICAL_LAST = {2: frozenset(b"AQgw"), 3: frozenset(b"AEIMQUYcgkosw048")}
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def b64url_encode(data: bytes) -> str:
     """base64url without padding."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return binascii.b2a_base64(data, newline=False).translate(_STD_TO_URL, b"=").decode("ascii")
 
 
 def b64url_decode(text: str | bytes) -> bytes:
     """Decode strict, canonical, unpadded base64url; raise ``EncodingError`` otherwise."""
-    if isinstance(text, bytes):
+    if isinstance(text, str):
         try:
-            text = text.decode("ascii")
-        except UnicodeDecodeError:
+            data = text.encode("ascii")
+        except UnicodeEncodeError:
             raise EncodingError("base64url value is not ASCII", reason="bad_base64url") from None
-    if not _B64URL.fullmatch(text):
-        raise EncodingError(
-            "base64url value contains characters outside the URL-safe alphabet or padding", reason="bad_base64url"
-        )
-    rem = len(text) % 4
+    elif isinstance(text, bytes):
+        if not text.isascii():
+            raise EncodingError("base64url value is not ASCII", reason="bad_base64url")
+        data = text
+    else:
+        raise EncodingError("base64url value must be text", reason="bad_base64url")
+    rem = len(data) & 3
     if rem == 1:
         raise EncodingError("base64url value has an impossible length", reason="bad_base64url")
+    # '+', '/' and '=' belong to base64 but not to unpadded base64url: they are deleted here, so a length change
+    # reveals them; strict binascii then refuses every other character outside the alphabet (whitespace included).
+    std = data.translate(_URL_TO_STD, b"+/=")
     try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError):  # pragma: no cover - regex above already excludes these
-        raise EncodingError("base64url value cannot be decoded", reason="bad_base64url") from None
-    if rem in _PARTIAL and b64url_encode(raw) != text:
+        if len(std) != len(data):
+            raise binascii.Error
+        raw = binascii.a2b_base64(std + _PADDING[rem], strict_mode=True)
+    except binascii.Error:
+        raise EncodingError(
+            "base64url value contains characters outside the URL-safe alphabet or padding", reason="bad_base64url"
+        ) from None
+    if rem and data[-1] not in _CANONICAL_LAST[rem]:
+        # RFC 4648 §3.5: the pad bits of the last character must be zero; otherwise two texts decode to one value.
         raise EncodingError("base64url value is not canonically encoded", reason="bad_base64url")
     return raw
 
 
 def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in obj:
-            raise EncodingError(f"JSON object has a duplicate member name {key!r}", reason="duplicate_json_key")
-        obj[key] = value
+    obj = dict(pairs)
+    if len(obj) != len(pairs):  # fewer members than pairs: a name repeated (the common case stays in C)
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise EncodingError(f"JSON object has a duplicate member name {key!r}", reason="duplicate_json_key")
+            seen.add(key)
     return obj
 
 
@@ -89,6 +103,35 @@ def _has_surrogate(value: Any) -> bool:
     return False
 
 
+#: RFC 8259 §9: "An implementation may set limits on the maximum depth of nesting." Checked before parsing, so the
+#: outcome does not depend on the interpreter's recursion limit: libraries raise it (py_ecc and py-evm to 100000), and
+#: then the C parser overflows the C stack on a nesting bomb instead of raising RecursionError.
+MAX_JSON_DEPTH = 500
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*+"')
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def _nested_too_deep(text: str) -> bool:
+    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
+        return False  # cannot nest deeper than the brackets it has (the common case: no scan at all)
+    depth = 0
+    for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub("", text)):  # brackets outside strings only
+        if bracket in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
+# Built once: ``json.loads``/``json.dumps`` with options construct a new decoder/encoder on every call.
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant, parse_float=_finite_float
+)
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def json_loads(data: str | bytes) -> Any:
     """Parse JSON per RFC 8259, rejecting duplicate names, NaN/Infinity and invalid UTF-8.
 
@@ -102,10 +145,10 @@ def json_loads(data: str | bytes) -> Any:
             raise EncodingError("JSON text is not valid UTF-8", reason="bad_utf8") from None
     elif _SURROGATE.search(data):
         raise EncodingError("JSON text contains a lone surrogate", reason="bad_utf8")
+    if _nested_too_deep(data):
+        raise EncodingError(f"JSON nesting is deeper than {MAX_JSON_DEPTH} levels", reason="json_too_deep")
     try:
-        result = json.loads(
-            data, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant, parse_float=_finite_float
-        )
+        result = _DECODER.decode(data)
     except EncodingError:
         raise
     except RecursionError:
@@ -119,7 +162,7 @@ def json_loads(data: str | bytes) -> Any:
 
 def json_dumps(obj: Any) -> str:
     """Compact JSON, UTF-8 kept as is (used for signing inputs and disclosures)."""
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return _ENCODER.encode(obj)
 
 
 def b64url_json(data: str | bytes) -> Any:

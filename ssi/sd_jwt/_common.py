@@ -6,13 +6,12 @@ are a string (object member), a non-negative int (array index) or ``None`` (ever
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ssi.encoding import b64url_encode, json_dumps, json_loads
+from ssi.encoding import b64url_decode, b64url_encode, json_dumps, json_loads
 from ssi.errors import EncodingError, SdJwtError
 
 ClaimPath = tuple[str | int | None, ...]
@@ -49,7 +48,7 @@ def hash_function(sd_alg: Any) -> Callable[[bytes], Any]:
 
 def digest(encoded: str, hash_fn: Callable[[bytes], Any]) -> str:
     """§4.2.3: the digest is taken over the US-ASCII bytes of the base64url-encoded Disclosure, then base64url."""
-    return base64.urlsafe_b64encode(hash_fn(encoded.encode("ascii")).digest()).rstrip(b"=").decode("ascii")
+    return b64url_encode(hash_fn(encoded.encode("ascii")).digest())
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +79,6 @@ class Disclosure:
     @classmethod
     def parse(cls, encoded: str) -> Disclosure:
         """Decode and validate a Disclosure's structure (§4.2.1, §4.2.2; §7.1 step 3.3.2.1-2 / 3.3.3.1)."""
-        from ssi.encoding import b64url_decode
-
         try:
             items = json_loads(b64url_decode(encoded))
         except EncodingError as exc:
@@ -93,7 +90,7 @@ class Disclosure:
         if not isinstance(items[0], str):
             raise SdJwtError("Disclosure salt must be a string (§4.2.1 item 1)", reason="malformed_disclosure")
         if len(items) == 2:
-            return cls(salt=items[0], name=None, value=items[1], encoded=encoded)
+            return cls(items[0], None, items[1], encoded)
         name = items[1]
         if not isinstance(name, str):
             raise SdJwtError("Disclosure claim name must be a string (§4.2.1 item 2)", reason="malformed_disclosure")
@@ -102,7 +99,7 @@ class Disclosure:
                 f"Disclosure must not disclose a claim named {name!r} (§7.1 step 3.3.2.2)",
                 reason="forbidden_claim_name",
             )
-        return cls(salt=items[0], name=name, value=items[2], encoded=encoded)
+        return cls(items[0], name, items[2], encoded)
 
 
 def parse_claim_path(text: str) -> ClaimPath:

@@ -43,6 +43,11 @@ class ProcessedPayload:
     sd_alg: str
 
 
+_SPECIAL_KEYS = frozenset({SD_KEY, ELLIPSIS, SD_ALG_KEY})
+#: ``str.__instancecheck__(x)`` is ``isinstance(x, str)``; mapped over a list it runs without a Python-level loop.
+_is_str = str.__instancecheck__
+
+
 class _Walk:
     __slots__ = ("by_digest", "disclosed", "max_depth", "seen")
 
@@ -51,6 +56,9 @@ class _Walk:
         self.max_depth = max_depth
         self.seen: set[str] = set()
         self.disclosed: list[DisclosedClaim] = []
+
+    def _too_deep(self) -> InputTooLarge:
+        return InputTooLarge(f"SD-JWT nesting deeper than {self.max_depth} levels", reason="too_deep")
 
     def _claim_digest(self, d: str) -> str | None:
         # §7.1 step 4: "If any digest value is encountered more than once ... the SD-JWT MUST be rejected."
@@ -61,7 +69,7 @@ class _Walk:
 
     def value(self, node: Any, path: ClaimPath, depth: int, parent: str | None) -> Any:
         if depth > self.max_depth:
-            raise InputTooLarge(f"SD-JWT nesting deeper than {self.max_depth} levels", reason="too_deep")
+            raise self._too_deep()
         if isinstance(node, dict):
             return self.obj(node, path, depth, parent)
         if isinstance(node, list):
@@ -70,48 +78,62 @@ class _Walk:
 
     def obj(self, node: dict[str, Any], path: ClaimPath, depth: int, parent: str | None) -> dict[str, Any]:
         out: dict[str, Any] = {}
+        child_depth = depth + 1
         for key, val in node.items():
-            if key == SD_KEY:
-                continue
-            if key == ELLIPSIS:
-                # §4.1 item 7: "MUST NOT contain the claims _sd or ... except for the purpose of conveying digests"
-                raise SdJwtError(
-                    "'...' is only allowed as the single key of an array element", reason="misused_ellipsis"
-                )
-            if key == SD_ALG_KEY and depth != 0:
-                # §4.1.1: "It MUST NOT be used in any object nested within the payload."
-                raise SdJwtError("'_sd_alg' is only allowed at the top level (§4.1.1)", reason="misplaced_sd_alg")
-            out[key] = self.value(val, (*path, key), depth + 1, parent)
+            if key in _SPECIAL_KEYS:
+                if key == SD_KEY:
+                    continue
+                if key == ELLIPSIS:
+                    # §4.1 item 7: "MUST NOT contain the claims _sd or ... except for the purpose of conveying digests"
+                    raise SdJwtError(
+                        "'...' is only allowed as the single key of an array element", reason="misused_ellipsis"
+                    )
+                if depth != 0:
+                    # §4.1.1: "It MUST NOT be used in any object nested within the payload."
+                    raise SdJwtError("'_sd_alg' is only allowed at the top level (§4.1.1)", reason="misplaced_sd_alg")
+            if isinstance(val, (dict, list)):
+                out[key] = self.value(val, (*path, key), child_depth, parent)
+            elif child_depth > self.max_depth:
+                raise self._too_deep()
+            else:
+                out[key] = val  # a leaf: nothing to walk, no path to build
         if SD_KEY not in node:
             return out
         sd = node[SD_KEY]
         # §7.1 step 3.2.1: "objects having an _sd key that refers to an array of strings"; anything else is misuse.
-        if not isinstance(sd, list) or not all(isinstance(d, str) for d in sd):
+        if not isinstance(sd, list) or not all(map(_is_str, sd)):
             raise SdJwtError("'_sd' must be an array of strings (§4.2.4.1)", reason="malformed_sd")
+        seen, by_digest = self.seen, self.by_digest
         for d in sd:
-            encoded = self._claim_digest(d)
+            # §7.1 step 4: "If any digest value is encountered more than once ... the SD-JWT MUST be rejected."
+            if d in seen:
+                raise SdJwtError("a digest value appears more than once (§7.1 step 4)", reason="duplicate_digest")
+            seen.add(d)
+            encoded = by_digest.get(d)
             if encoded is None:
                 continue  # §7.1 step 3.3.1: a decoy or an undisclosed claim
             disclosure = Disclosure.parse(encoded)
-            if disclosure.name is None:
+            name = disclosure.name
+            if name is None:
                 # §7.1 step 3.3.2.1: an _sd digest needs a three-element Disclosure
                 raise SdJwtError(
                     "array-element Disclosure referenced from '_sd' (§7.1 step 3.3.2.1)",
                     reason="disclosure_type_mismatch",
                 )
-            if disclosure.name in out:
+            if name in out:
                 # §7.1 step 3.3.2.3: "If the claim name already exists at the level of the _sd key ... reject"
                 raise SdJwtError(
-                    f"disclosed claim {disclosure.name!r} already exists at its level (§7.1 step 3.3.2.3)",
+                    f"disclosed claim {name!r} already exists at its level (§7.1 step 3.3.2.3)",
                     reason="claim_name_collision",
                 )
-            child = (*path, disclosure.name)
+            child = (*path, name)
             self.disclosed.append(DisclosedClaim(child, disclosure, d, parent))
-            out[disclosure.name] = self.value(disclosure.value, child, depth + 1, d)
+            out[name] = self.value(disclosure.value, child, child_depth, d)
         return out
 
     def array(self, node: list[Any], path: ClaimPath, depth: int, parent: str | None) -> list[Any]:
         out: list[Any] = []
+        child_depth = depth + 1
         for item in node:
             if isinstance(item, dict) and ELLIPSIS in item:
                 d = item[ELLIPSIS]
@@ -132,9 +154,13 @@ class _Walk:
                     )
                 child = (*path, len(out))
                 self.disclosed.append(DisclosedClaim(child, disclosure, d, parent))
-                out.append(self.value(disclosure.value, child, depth + 1, d))
+                out.append(self.value(disclosure.value, child, child_depth, d))
+            elif isinstance(item, (dict, list)):
+                out.append(self.value(item, (*path, len(out)), child_depth, parent))
+            elif child_depth > self.max_depth:
+                raise self._too_deep()
             else:
-                out.append(self.value(item, (*path, len(out)), depth + 1, parent))
+                out.append(item)
         return out
 
 
