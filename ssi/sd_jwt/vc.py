@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any, Literal
@@ -45,6 +46,13 @@ def check_status_claim(status: Any) -> None:
             raise SdJwtError("'status.status_list.idx' must be a non-negative integer", reason="malformed_status")
         if not isinstance(uri, str) or not uri:
             raise SdJwtError("'status.status_list.uri' must be a non-empty string", reason="malformed_status")
+
+
+def _numeric_date(name: str, value: Any) -> int:
+    """RFC 7519 §2 NumericDate for ``exp``/``nbf``: a finite JSON number (inputs may come from untyped JSON)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise SdJwtError(f"{name!r} must be a finite number of seconds (NumericDate)", reason="bad_claims")
+    return int(value)
 
 
 def issue_sd_jwt_vc(
@@ -84,23 +92,27 @@ def issue_sd_jwt_vc(
             raise SdJwtError(
                 f"claim {path[0]!r} MUST NOT be selectively disclosable (§3.2.2.2)", reason="never_disclosable"
             )
+    if issuer is not None and not isinstance(issuer, str):
+        raise SdJwtError("'iss' must be a string (RFC 7519 §4.1.1)", reason="malformed_iss")
     now = int(clock())
     payload: dict[str, Any] = {"vct": vct}
     if issuer is not None:
         payload["iss"] = issuer
     payload["iat"] = now
     if not_before is not None:
-        payload["nbf"] = int(not_before)
+        payload["nbf"] = _numeric_date("nbf", not_before)
     if valid_for is not None:
-        payload["exp"] = now + int(valid_for)
+        payload["exp"] = now + _numeric_date("valid_for", valid_for)
     elif expires_at is not None:
-        payload["exp"] = int(expires_at)
+        payload["exp"] = _numeric_date("exp", expires_at)
     if holder_jwk is not None:
         PublicKey.from_jwk(holder_jwk)  # refuse a malformed or private key before signing it into a credential
         if "d" in holder_jwk:
             raise SdJwtError("'cnf.jwk' must be a public key", reason="bad_claims")
         payload["cnf"] = {"jwk": dict(holder_jwk)}
     if status is not None:
+        if not isinstance(status, Mapping):
+            raise SdJwtError("'status' must be a JSON object", reason="malformed_status")
         check_status_claim(dict(status))
         payload["status"] = dict(status)
     payload.update(claims)
