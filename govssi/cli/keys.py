@@ -11,10 +11,10 @@ import typer
 
 from govssi.cli._files import PASSPHRASE_ENV
 from govssi.cli._output import emit, guarded, usage_error
+from ssi.did import did_jwk_from_public_key, did_key_from_public_key
 from ssi.keys import ALGORITHMS, PrivateKey, write_key_file
 
 app = typer.Typer(help="Generate and inspect keys.", no_args_is_help=True)
-
 
 
 def read_passphrase(confirm: bool) -> str:
@@ -51,5 +51,7 @@ def generate(
             "public_jwk": {**key.public_key.jwk, "kid": kid},
             "file": str(out),
             "encrypted": encrypt,
+            "did_key": did_key_from_public_key(key.public_key),
+            "did_jwk": did_jwk_from_public_key(key.public_key),
         }
     )

@@ -44,8 +44,9 @@ app = typer.Typer(help="Decode, issue, present and verify SD-JWTs (RFC 9901) and
 _ALL_ALGS = frozenset(ALGORITHMS)
 
 
-def _paths(spec: str) -> list[ClaimPath]:
-    return [parse_claim_path(p.strip()) for p in spec.split(",") if p.strip()]
+def _paths(spec: str, claims: Any) -> list[ClaimPath]:
+    """Comma-separated dotted claim paths, typed against the claims they address."""
+    return [parse_claim_path(p.strip(), claims) for p in spec.split(",") if p.strip()]
 
 
 def _every_path(value: Any, prefix: ClaimPath = ()) -> list[ClaimPath]:
@@ -131,7 +132,7 @@ def issue(
             usage_error("the claims file must not carry cnf or vct: use --holder-jwk and --vct")
         if "vct#integrity" in params:
             body["vct#integrity"] = params.pop("vct#integrity")
-        paths = _every_path(body) if sd_all else _paths(sd or "")
+        paths = _every_path(body) if sd_all else _paths(sd or "", body)
         issued = issue_sd_jwt_vc(
             body,
             signer,
@@ -145,7 +146,7 @@ def issue(
         )
     else:
         body["cnf"] = {"jwk": holder.jwk}
-        paths = _every_path(body) if sd_all else _paths(sd or "")
+        paths = _every_path(body) if sd_all else _paths(sd or "", body)
         paths = [p for p in paths if p[:1] != ("cnf",)]
         issued = issue_sd_jwt(body, signer, disclosable=paths)
     sys.stdout.write(issued.compact + "\n")
@@ -165,7 +166,7 @@ def present(
     key, kid = load_private(holder_key)
     if held.holder_jwk is not None and _thumbprint(held.holder_jwk) != key.public_key.thumbprint():
         fail("kb_wrong_key", "the holder key does not match the credential's cnf.jwk")
-    out = held.present(_paths(disclose), holder=SoftwareSigner(key, kid), audience=aud, nonce=nonce)
+    out = held.present(_paths(disclose, held.claims), holder=SoftwareSigner(key, kid), audience=aud, nonce=nonce)
     sys.stdout.write(out + "\n")
 
 

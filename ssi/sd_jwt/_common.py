@@ -102,20 +102,29 @@ class Disclosure:
         return cls(items[0], name, items[2], encoded)
 
 
-def parse_claim_path(text: str) -> ClaimPath:
-    """Parse the CLI/config notation ``address.street_address``, ``nationalities.0``, ``nationalities.*``."""
-    if not text:
+def parse_claim_path(text: str, claims: Any = None) -> ClaimPath:
+    """Parse the CLI/config notation ``address.street_address``, ``nationalities.0``, ``nationalities.*``.
+
+    A segment of digits is ambiguous (``age_equal_or_over.18`` names an object member "18"; ``nationalities.0``
+    an array index). Given the plain ``claims``, each segment is typed by the container it addresses; without them,
+    digits mean an array index.
+    """
+    if not isinstance(text, str) or not text:
         raise SdJwtError("empty claim path", reason="bad_claim_path")
     out: list[str | int | None] = []
+    node = claims
     for part in text.split("."):
+        if not part:
+            raise SdJwtError(f"claim path {text!r} has an empty segment", reason="bad_claim_path")
         if part == "*":
             out.append(None)
-        elif part.isdigit():
+            node = node[0] if isinstance(node, list) and node else None
+        elif part.isascii() and part.isdigit() and not isinstance(node, dict):
             out.append(int(part))
-        elif part:
-            out.append(part)
+            node = node[int(part)] if isinstance(node, list) and int(part) < len(node) else None
         else:
-            raise SdJwtError(f"claim path {text!r} has an empty segment", reason="bad_claim_path")
+            out.append(part)
+            node = node.get(part) if isinstance(node, dict) else None
     return tuple(out)
 
 

@@ -39,7 +39,8 @@ def test_generate_each_algorithm(govssi: Any, tmp_path: Path, alg: str) -> None:
     assert result.returncode == 0, result.stderr
     _assert_clean_stderr(result)
     out = json.loads(result.stdout)
-    assert set(out) == {"alg", "kid", "public_jwk", "file", "encrypted"}
+    assert set(out) == {"alg", "kid", "public_jwk", "file", "encrypted", "did_key", "did_jwk"}
+    assert out["did_key"].startswith("did:key:z") and out["did_jwk"].startswith("did:jwk:")
     assert out["alg"] == alg
     assert out["encrypted"] is False
     assert out["file"] == "key.jwk"
