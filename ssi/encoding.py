@@ -13,6 +13,7 @@ import binascii
 import json
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 from ssi.errors import EncodingError
@@ -112,8 +113,7 @@ _JSON_BRACKET = re.compile(r"[\[\]{}]")
 
 
 def _nested_too_deep(text: str) -> bool:
-    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
-        return False  # cannot nest deeper than the brackets it has (the common case: no scan at all)
+    """Only called when ``text`` has more opening brackets than MAX_JSON_DEPTH: it cannot nest deeper than that."""
     depth = 0
     for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub("", text)):  # brackets outside strings only
         if bracket in "[{":
@@ -130,6 +130,9 @@ _DECODER = json.JSONDecoder(
     object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant, parse_float=_finite_float
 )
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+# What JSONDecoder.decode does (RFC 8259 §2: whitespace around the one value, nothing else), minus two Python calls.
+_SCAN: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]  # set in __init__
+_WHITESPACE = " \t\n\r"  # RFC 8259 §2: ws
 
 
 def json_loads(data: str | bytes) -> Any:
@@ -145,14 +148,18 @@ def json_loads(data: str | bytes) -> Any:
             raise EncodingError("JSON text is not valid UTF-8", reason="bad_utf8") from None
     elif _SURROGATE.search(data):
         raise EncodingError("JSON text contains a lone surrogate", reason="bad_utf8")
-    if _nested_too_deep(data):
+    if data.count("[") + data.count("{") > MAX_JSON_DEPTH and _nested_too_deep(data):
         raise EncodingError(f"JSON nesting is deeper than {MAX_JSON_DEPTH} levels", reason="json_too_deep")
     try:
-        result = _DECODER.decode(data)
+        result, end = _SCAN(data, len(data) - len(data.lstrip(_WHITESPACE)))
+        if end != len(data.rstrip(_WHITESPACE)):  # a JSON value never ends in whitespace
+            raise EncodingError("malformed JSON: data after the value", reason="bad_json")
     except EncodingError:
         raise
     except RecursionError:
         raise EncodingError("JSON nesting is too deep", reason="json_too_deep") from None
+    except StopIteration:  # the scanner's way of saying "Expecting value"
+        raise EncodingError("malformed JSON: JSONDecodeError", reason="bad_json") from None
     except (ValueError, TypeError) as exc:
         raise EncodingError(f"malformed JSON: {exc.__class__.__name__}", reason="bad_json") from None
     if _SURROGATE_ESCAPE.search(data) and _has_surrogate(result):

@@ -1,7 +1,7 @@
 """JWS (RFC 7515) compact and JSON serializations with an explicit algorithm allowlist.
 
 Parsing is ours and strict (the JOSE header is security-relevant input); the JWA signature primitives come from
-PyJWT through :class:`ssi.keys.PublicKey`. Every verify takes the caller's allowlist of ``alg`` values:
+``cryptography`` through :class:`ssi.keys.PublicKey`. Every verify takes the caller's allowlist of ``alg`` values:
 
 - ``none`` and HMAC (``HS*``) are never accepted, whatever the caller passes (RFC 8725 §3.1, §3.2: algorithm
   verification and confusion);
@@ -51,8 +51,8 @@ def _check_allowlist(algorithms: Collection[str]) -> None:
         raise UnsupportedAlgorithm(
             "the algorithm allowlist must be a collection of names", reason="malformed_allowlist"
         )
-    bad = set(algorithms) & FORBIDDEN_ALGORITHMS
-    if bad:
+    if not FORBIDDEN_ALGORITHMS.isdisjoint(algorithms):
+        bad = set(algorithms) & FORBIDDEN_ALGORITHMS
         raise UnsupportedAlgorithm(f"algorithm(s) {sorted(bad)} can never be allowed", reason="forbidden_algorithm")
 
 

@@ -12,8 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-from jwt.algorithms import Algorithm, ECAlgorithm, OKPAlgorithm
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
 from ssi.encoding import b64url_decode, b64url_encode, json_dumps
 from ssi.errors import EncodingError, InvalidSignature, KeyError_, UnsupportedAlgorithm
@@ -29,12 +31,11 @@ _EC_CURVES: dict[str, tuple[ec.EllipticCurve, int]] = {
     "secp256k1": (ec.SECP256K1(), 32),
 }
 _CRV_TO_ALG = {crv: alg for alg, (_, crv) in ALGORITHMS.items()}
-# The JWA signature primitives (RFC 7518 §3.4 R || S encoding for ECDSA, RFC 8037 §3.1 for EdDSA) come from PyJWT.
-_JWA: dict[str, Algorithm] = {
-    "ES256": ECAlgorithm(ECAlgorithm.SHA256),
-    "ES256K": ECAlgorithm(ECAlgorithm.SHA256),
-    "EdDSA": OKPAlgorithm(),
-}
+#: ES256 and ES256K both hash with SHA-256 (RFC 7518 §3.4, RFC 8812 §3.2). The signature primitives are called on
+#: ``cryptography`` directly (what PyJWT's JWA classes wrap): one shared, immutable ECDSA parameter object instead of
+#: a new one per signature, and the R || S conversion inline — verification is on every request's hot path.
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
+_EC_SIZE = 32  # octets per coordinate and per R / S: both curves are 256-bit
 
 PublicKeyType = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
 PrivateKeyType = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
@@ -164,8 +165,16 @@ class PublicKey:
             )
         if len(signature) != 64:  # both ECDSA-256 (R || S) and Ed25519 signatures are 64 octets
             raise InvalidSignature("signature must be 64 octets")
-        if not _JWA[alg].verify(data, self.key, signature):
-            raise InvalidSignature("signature does not verify")
+        key = self.key
+        try:
+            if isinstance(key, ec.EllipticCurvePublicKey):
+                # RFC 7518 §3.4: R and S as 32-octet big-endian integers, concatenated; OpenSSL takes them as DER.
+                r, s = int.from_bytes(signature[:_EC_SIZE], "big"), int.from_bytes(signature[_EC_SIZE:], "big")
+                key.verify(encode_dss_signature(r, s), data, _ECDSA_SHA256)
+            else:
+                key.verify(signature, data)  # RFC 8037 §3.1: Ed25519 signatures are used as they are
+        except _CryptoInvalidSignature:
+            raise InvalidSignature("signature does not verify") from None
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, PublicKey) and self.jwk == other.jwk
@@ -226,7 +235,11 @@ class PrivateKey:
 
     def sign(self, data: bytes) -> bytes:
         """JWS signature: raw R || S for ECDSA (RFC 7518 §3.4), 64 bytes for Ed25519 (RFC 8037 §3.1)."""
-        return _JWA[self.alg].sign(data, self._key)
+        key = self._key
+        if isinstance(key, ec.EllipticCurvePrivateKey):
+            r, s = decode_dss_signature(key.sign(data, _ECDSA_SHA256))
+            return r.to_bytes(_EC_SIZE, "big") + s.to_bytes(_EC_SIZE, "big")
+        return key.sign(data)
 
     @property
     def crypto_key(self) -> PrivateKeyType:

@@ -24,7 +24,7 @@ _JSON_MEMBERS = ("disclosures", "kb_jwt")
 
 
 def _check_ascii(disclosures: tuple[str, ...]) -> None:
-    if not all(d.isascii() for d in disclosures):
+    if not "".join(disclosures).isascii():
         raise SdJwtError("a Disclosure is not base64url (§4: US-ASCII only)", reason="malformed_disclosure")
 
 
@@ -41,7 +41,7 @@ class SdJwtParts:
     @property
     def sd_jwt(self) -> str:
         """The compact SD-JWT without KB-JWT — the ``sd_hash`` input of §4.3.1 (also for the JSON form, §8.1)."""
-        return self.issuer_jwt + "~" + "".join(d + "~" for d in self.disclosures)
+        return "~".join((self.issuer_jwt, *self.disclosures, ""))
 
     def compact(self) -> str:
         return self.sd_jwt + (self.kb_jwt or "")
@@ -61,7 +61,7 @@ def split_compact(
     if len(parts) - 2 > max_disclosures:
         raise InputTooLarge(f"SD-JWT carries more than {max_disclosures} Disclosures")
     disclosures = tuple(parts[1:-1])
-    if any(not d for d in disclosures):
+    if "" in disclosures:
         raise SdJwtError("empty Disclosure between '~' separators (§4)", reason="malformed_sd_jwt")
     _check_ascii(disclosures)
     if parts[0].count(".") != 2:

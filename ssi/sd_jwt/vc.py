@@ -24,7 +24,7 @@ from ssi.jose import KeyResolver
 from ssi.keys import PublicKey, Signer
 from ssi.sd_jwt._common import DEFAULT_SD_ALG, ClaimPath
 from ssi.sd_jwt.issue import SYSTEM_RANDOM, IssuedSdJwt, RandomSource, issue_sd_jwt
-from ssi.sd_jwt.verify import VerificationPolicy, VerifiedSdJwt, verify_sd_jwt
+from ssi.sd_jwt.verify import VerificationPolicy, VerifiedSdJwt, verify_with_typ
 
 SD_JWT_VC_TYP = "dc+sd-jwt"
 LEGACY_SD_JWT_VC_TYP = "vc+sd-jwt"
@@ -130,10 +130,13 @@ def issue_sd_jwt_vc(
     )
 
 
+_VC_TYPS = frozenset({SD_JWT_VC_TYP})
+_VC_TYPS_WITH_LEGACY = frozenset({SD_JWT_VC_TYP, LEGACY_SD_JWT_VC_TYP})
+
+
 def vc_policy(base: VerificationPolicy, *, accept_legacy_typ: bool = False) -> VerificationPolicy:
     """The base policy with the SD-JWT VC ``typ`` rule applied."""
-    typs = {SD_JWT_VC_TYP, LEGACY_SD_JWT_VC_TYP} if accept_legacy_typ else {SD_JWT_VC_TYP}
-    return replace(base, typ=frozenset(typs))
+    return replace(base, typ=_VC_TYPS_WITH_LEGACY if accept_legacy_typ else _VC_TYPS)
 
 
 def verify_sd_jwt_vc(
@@ -146,9 +149,9 @@ def verify_sd_jwt_vc(
     clock: Clock = system_clock,
 ) -> VerifiedSdJwt:
     """Verify an SD-JWT VC presentation: RFC 9901 §7 plus the SD-JWT VC rules (§3.4 of the draft)."""
-    result = verify_sd_jwt(
-        presentation, issuer_key, vc_policy(policy, accept_legacy_typ=accept_legacy_typ), clock=clock
-    )
+    # The policy with the SD-JWT VC typ rule (what vc_policy builds), without copying the policy each time.
+    typ = _VC_TYPS_WITH_LEGACY if accept_legacy_typ else _VC_TYPS
+    result = verify_with_typ(presentation, issuer_key, policy, typ=typ, clock=clock)
     for claim in result.disclosed:
         if claim.path and claim.path[0] in NEVER_DISCLOSABLE:
             raise SdJwtError(

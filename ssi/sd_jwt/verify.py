@@ -73,7 +73,7 @@ def _split(presentation: str | Mapping[str, Any], policy: VerificationPolicy) ->
 
 
 def _verify_issuer_jwt(
-    parts: SdJwtParts, issuer_key: PublicKey | KeyResolver, policy: VerificationPolicy
+    parts: SdJwtParts, issuer_key: PublicKey | KeyResolver, policy: VerificationPolicy, typ: frozenset[str] | None
 ) -> tuple[dict[str, Any], dict[str, Any], PublicKey]:
     """§7.1 step 2: allowlisted algorithm (never ``none``), signature per RFC 7515 §5.2, explicit type.
 
@@ -101,8 +101,8 @@ def _verify_issuer_jwt(
         protected = verified.header
     header = verified.header
     typ_value = protected.get("typ")  # may be any JSON value, e.g. an (unhashable) array
-    if policy.typ is not None and (not isinstance(typ_value, str) or typ_value not in policy.typ):
-        raise SdJwtError(f"Issuer-signed JWT 'typ' must be one of {sorted(policy.typ)}", reason="wrong_typ")
+    if typ is not None and (not isinstance(typ_value, str) or typ_value not in typ):
+        raise SdJwtError(f"Issuer-signed JWT 'typ' must be one of {sorted(typ)}", reason="wrong_typ")
     try:
         payload = json_loads(verified.payload)
     except EncodingError as exc:
@@ -178,6 +178,19 @@ def verify_sd_jwt(
     clock: Clock = system_clock,
 ) -> VerifiedSdJwt:
     """Verify an SD-JWT or SD-JWT+KB (compact text, or a §8 JSON object) per RFC 9901 §7.1 and §7.3."""
+    return verify_with_typ(presentation, issuer_key, policy, typ=policy.typ, clock=clock)
+
+
+def verify_with_typ(
+    presentation: str | Mapping[str, Any],
+    issuer_key: PublicKey | KeyResolver,
+    policy: VerificationPolicy,
+    *,
+    typ: frozenset[str] | None,
+    clock: Clock,
+) -> VerifiedSdJwt:
+    """:func:`verify_sd_jwt` with the accepted ``typ`` values given apart from the policy (profiles such as SD-JWT VC
+    fix them, and a policy is per transaction: copying it on every verification would cost more than the check)."""
     if policy.require_key_binding and (not policy.audience or not policy.nonce):
         raise SdJwtError("a Verifier that requires Key Binding must know its audience and nonce", reason="bad_policy")
     parts = _split(presentation, policy)
@@ -190,7 +203,7 @@ def verify_sd_jwt(
         raise SdJwtError(
             "expected an SD-JWT, got an SD-JWT+KB: the last component must be empty (§4)", reason="kb_unexpected"
         )
-    header, payload, key = _verify_issuer_jwt(parts, issuer_key, policy)
+    header, payload, key = _verify_issuer_jwt(parts, issuer_key, policy, typ)
     processed = process_payload(payload, parts.disclosures, max_depth=policy.max_depth)
     now = clock()
     # §7.1 step 6: validity claims in the processed payload; required ones must be present

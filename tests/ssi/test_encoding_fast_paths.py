@@ -9,9 +9,11 @@ nesting depth is bounded before parsing, whatever the interpreter's recursion li
 from __future__ import annotations
 
 import base64
+import json
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given, settings
@@ -79,6 +81,49 @@ def test_rfc8259_s4_duplicate_names_anywhere_are_rejected(text: str) -> None:
         json_loads(text)
     assert info.value.reason == "duplicate_json_key"
     assert "duplicate member name" in info.value.description
+
+
+def _reference_json_loads(text: str) -> object:
+    """json.loads with our rules as hooks (the call the fast path replaces); ``EncodingError`` where it refuses."""
+
+    def pairs(items: list[tuple[str, object]]) -> dict[str, object]:
+        if len({k for k, _ in items}) != len(items):
+            raise EncodingError("duplicate", reason="duplicate_json_key")
+        return dict(items)
+
+    def refuse(_: str) -> object:
+        raise EncodingError("constant", reason="bad_json")
+
+    try:
+        return json.loads(text, object_pairs_hook=pairs, parse_constant=refuse)
+    except ValueError:
+        raise EncodingError("malformed", reason="bad_json") from None
+
+
+def _outcome(parse: Callable[[str], object], text: str) -> tuple[str, object]:
+    try:
+        return ("ok", parse(text))
+    except EncodingError as exc:
+        return (exc.reason, None)
+
+
+@PROPERTY
+@given(st.text(alphabet='{}[]:,"\\ \t\n\r\x0cabnlrtuefs01-.eE+\u00e9', max_size=30))
+def test_rfc8259_s2_fast_decode_matches_json_loads(text: str) -> None:
+    """RFC 8259 §2: one value with optional whitespace (space, tab, LF, CR) around it, nothing else — as json.loads."""
+    assert _outcome(json_loads, text) == _outcome(_reference_json_loads, text)
+
+
+@pytest.mark.parametrize("text", ['{"a":1}', " [1] ", "\t\r\n 1 \n", '"x"', "null", "-0.5e3"])
+def test_rfc8259_s2_whitespace_around_the_value_is_allowed(text: str) -> None:
+    assert json_loads(text) == json.loads(text)
+
+
+@pytest.mark.parametrize("text", ["", " ", "1 2", '{"a":1}x', "[1]\x0c", "\ufeff{}", "\u00a0 1", "1\u2028"])
+def test_rfc8259_s2_anything_else_around_the_value_is_refused(text: str) -> None:
+    with pytest.raises(EncodingError) as info:
+        json_loads(text)
+    assert info.value.reason == "bad_json"
 
 
 def test_rfc8259_s9_nesting_depth_is_bounded() -> None:
