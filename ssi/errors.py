@@ -139,3 +139,43 @@ class KeyBindingError(SdJwtError):
     """The Key Binding JWT is missing, malformed, or fails a check of RFC 9901 §7.3 step 5."""
 
     reason = "kb_invalid"
+
+
+class ChainError(SsiError):
+    """A chain operation failed (DESIGN.md §1: the PoA Ethereum chain behind the DID and trust registries).
+
+    ``reason`` names what failed, e.g. ``transaction_failed`` (mined with status 0), ``chain_id_mismatch``.
+    """
+
+    code = "server_error"
+    reason = "chain_error"
+
+
+class ChainUnavailable(ChainError):
+    """No chain node answered in time (connection refused, timeout, not a JSON-RPC endpoint)."""
+
+    code = "temporarily_unavailable"
+    reason = "chain_unavailable"
+
+
+class ChainStorageError(ChainError):
+    """A local chain's data directory cannot be used: unreadable, corrupt, in use, or made for another chain."""
+
+    reason = "chain_storage"
+
+
+class TransactionRejected(ChainError):
+    """A node refused a transaction before executing it (bad nonce, chain id, signature, gas, funds)."""
+
+    code = "invalid_request"
+    reason = "transaction_rejected"
+
+
+class ExecutionReverted(ChainError):
+    """EVM execution reverted. ``data`` holds the revert data (e.g. ABI-encoded ``Error(string)``)."""
+
+    reason = "execution_reverted"
+
+    def __init__(self, description: str, *, data: bytes = b"", reason: str | None = None) -> None:
+        super().__init__(description, reason=reason)
+        self.data = data

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from govssi.cli import did, keys, sdjwt
+from govssi.cli import did, keys, ledger, sdjwt
 
 app = typer.Typer(
     name="govssi",
@@ -18,6 +18,7 @@ app = typer.Typer(
 app.add_typer(keys.app, name="keys")
 app.add_typer(did.app, name="did")
 app.add_typer(sdjwt.app, name="sdjwt")
+app.add_typer(ledger.app, name="ledger")
 
 
 def main() -> None:
