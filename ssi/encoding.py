@@ -13,6 +13,7 @@ import binascii
 import json
 import math
 import re
+from _json import encode_basestring, make_encoder  # the C encoder json.dumps uses (CPython)
 from collections.abc import Callable
 from typing import Any
 
@@ -125,11 +126,10 @@ def _nested_too_deep(text: str) -> bool:
     return False
 
 
-# Built once: ``json.loads``/``json.dumps`` with options construct a new decoder/encoder on every call.
+# Built once: ``json.loads`` with options constructs a new decoder on every call.
 _DECODER = json.JSONDecoder(
     object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant, parse_float=_finite_float
 )
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 # What JSONDecoder.decode does (RFC 8259 §2: whitespace around the one value, nothing else), minus two Python calls.
 _SCAN: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]  # set in __init__
 _WHITESPACE = " \t\n\r"  # RFC 8259 §2: ws
@@ -167,9 +167,15 @@ def json_loads(data: str | bytes) -> Any:
     return result
 
 
+def _not_json(obj: Any) -> Any:
+    raise TypeError(f"Object of type {obj.__class__.__name__} is not JSON serializable")
+
+
 def json_dumps(obj: Any) -> str:
     """Compact JSON, UTF-8 kept as is (used for signing inputs and disclosures)."""
-    return _ENCODER.encode(obj)
+    # What json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False) runs, without its three
+    # Python frames; a fresh markers dict per call keeps the circular-reference check (ValueError, as json.dumps).
+    return "".join(make_encoder({}, _not_json, encode_basestring, None, ":", ",", False, False, False)(obj, 0))
 
 
 def b64url_json(data: str | bytes) -> Any:

@@ -74,7 +74,7 @@ class Disclosure:
             raise SdJwtError(f"claim name {name!r} cannot be selectively disclosed", reason="forbidden_claim_name")
         items = [salt, value] if name is None else [salt, name, value]
         encoded = b64url_encode(json_dumps(items).encode("utf-8"))
-        return cls(salt=salt, name=name, value=value, encoded=encoded)
+        return cls(salt, name, value, encoded)
 
     @classmethod
     def parse(cls, encoded: str) -> Disclosure:

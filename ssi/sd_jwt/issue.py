@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ from ssi.sd_jwt._common import (
 from ssi.sd_jwt._serialization import SdJwtParts, to_json
 
 _RESERVED = frozenset({SD_KEY, ELLIPSIS, SD_ALG_KEY})
+#: JSON leaves (``bool`` is an ``int``): checked first, before the (slower) ``Mapping`` ABC check.
+_SCALARS = (str, int, float, type(None))
 
 
 class RandomSource(Protocol):
@@ -45,7 +48,8 @@ class RandomSource(Protocol):
 
 
 class _Secrets:
-    token_bytes = staticmethod(secrets.token_bytes)
+    # os.urandom is what secrets.token_bytes returns (through two Python frames); one call per salt.
+    token_bytes = staticmethod(os.urandom)
     randbelow = staticmethod(secrets.randbelow)
 
 
@@ -70,7 +74,10 @@ def _build_tree(paths: Iterable[ClaimPath]) -> _PathNode:
                 node.every = node.every or _PathNode()
                 node = node.every
             elif isinstance(part, (str, int)) and not isinstance(part, bool):
-                node = node.children.setdefault(part, _PathNode())
+                child = node.children.get(part)
+                if child is None:
+                    child = node.children[part] = _PathNode()
+                node = child
             else:
                 raise SdJwtError(f"claim path item {part!r} is not a string, index or None", reason="bad_claim_path")
         node.disclosable = True
@@ -86,7 +93,7 @@ def _path_exists(value: Any, path: ClaimPath) -> bool:
             rest = path[i + 1 :]
             return not rest or any(_path_exists(item, rest) for item in value)
         if isinstance(part, str):
-            if not isinstance(value, Mapping) or part not in value:
+            if not isinstance(value, (dict, Mapping)) or part not in value:  # a dict matches before the ABC check
                 return False
             value = value[part]
         else:
@@ -109,7 +116,7 @@ class IssuedSdJwt:
     @property
     def compact(self) -> str:
         """§4: ``<Issuer-signed JWT>~<Disclosure 1>~...~<Disclosure N>~``."""
-        return self.issuer_jwt + "~" + "".join(d.encoded + "~" for d in self.disclosures)
+        return "~".join((self.issuer_jwt, *(d.encoded for d in self.disclosures), ""))
 
     def to_json(self) -> dict[str, Any]:
         """§8 JWS JSON serialization with the Disclosures in the (first) unprotected header."""
@@ -137,6 +144,8 @@ class _Encoder:
         return digest(disclosure.encoded, self.hash_fn)
 
     def value(self, value: Any, node: _PathNode | None, path: ClaimPath) -> Any:
+        if isinstance(value, _SCALARS):
+            return value
         if isinstance(value, Mapping):
             return self.obj(value, node, path)
         if isinstance(value, (list, tuple)):
@@ -151,8 +160,9 @@ class _Encoder:
                 raise SdJwtError("claim names must be strings", reason="bad_claims")
             if key in _RESERVED:
                 raise SdJwtError(f"claim name {key!r} is reserved by RFC 9901 §4.1", reason="reserved_claim_name")
-            child = node.children.get(key) if node else None
-            encoded = self.value(member, child, (*path, key))
+            child = node.children.get(key) if node is not None else None
+            # a JSON leaf has nothing below it to encode: no call, no path tuple
+            encoded = member if isinstance(member, _SCALARS) else self.value(member, child, (*path, key))
             if child is not None and child.disclosable:
                 digests.append(self._disclose(key, encoded))
             else:

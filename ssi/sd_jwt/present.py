@@ -8,7 +8,7 @@ below it. ``None`` in a path selects every element of an array.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -54,6 +54,14 @@ def _on_one_line(requested: ClaimPath, claim: ClaimPath) -> bool:
         elif want != have:
             return False
     return True
+
+
+def _line_test(requested: ClaimPath) -> Callable[[ClaimPath], bool]:
+    """:func:`_on_one_line` for one requested path; without ``None`` it is a prefix comparison of tuples (in C)."""
+    if None in requested:
+        return lambda claim: _on_one_line(requested, claim)
+    size = len(requested)
+    return lambda claim: claim[:size] == requested[: len(claim)]
 
 
 def create_key_binding_jwt(
@@ -136,8 +144,9 @@ class HeldSdJwt:
                 raise SdJwtError(
                     f"the credential has no claim at {format_claim_path(path)!r}", reason="unknown_claim_path"
                 )
+            on_line = _line_test(path)
             for claim in self.disclosed:
-                if _on_one_line(path, claim.path):
+                if on_line(claim.path):
                     d: str | None = claim.digest
                     while d is not None and d not in chosen:  # walk up so every ancestor is disclosed too
                         chosen.add(d)
@@ -159,10 +168,8 @@ class HeldSdJwt:
 
         The serialization follows the issued form unless ``serialization`` says otherwise. JSON is returned as text.
         """
-        chosen = self.select(paths)
-        order = {c.digest: i for i, c in enumerate(self.disclosed)}
-        # Keep the order of the issued SD-JWT, not the order of the request (it would hint at the query).
-        encoded = tuple(self._encoded_by_digest()[c.digest] for c in sorted(chosen, key=lambda c: order[c.digest]))
+        # select() keeps the order of the issued SD-JWT, not the order of the request (it would hint at the query).
+        encoded = tuple(c.disclosure.encoded for c in self.select(paths))
         parts = SdJwtParts(self.parts.issuer_jwt, encoded, None, self.parts.jws_json)
         kb = None
         if holder is not None:
@@ -184,9 +191,6 @@ class HeldSdJwt:
 
             return json_dumps(to_json(parts))
         return parts.compact()
-
-    def _encoded_by_digest(self) -> dict[str, str]:
-        return {c.digest: c.disclosure.encoded for c in self.disclosed}
 
 
 def parse_presentation_text(text: str) -> str | dict[str, Any]:

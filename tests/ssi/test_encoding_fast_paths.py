@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ssi.encoding import MAX_JSON_DEPTH, b64url_decode, json_loads
+from ssi.encoding import MAX_JSON_DEPTH, b64url_decode, json_dumps, json_loads
 from ssi.errors import EncodingError
 
 PROPERTY = settings(max_examples=200, deadline=None)
@@ -124,6 +124,37 @@ def test_rfc8259_s2_anything_else_around_the_value_is_refused(text: str) -> None
     with pytest.raises(EncodingError) as info:
         json_loads(text)
     assert info.value.reason == "bad_json"
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@PROPERTY
+@given(_JSON_VALUES)
+def test_json_dumps_is_json_dumps_compact_utf8(value: object) -> None:
+    """The signing-input serializer equals json.dumps with the compact separators, UTF-8 kept, NaN refused."""
+    expected = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    assert json_dumps(value) == expected
+    assert json_loads(json_dumps(value)) == json.loads(expected)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), {"a": [float("-inf")]}, object(), {(1, 2): 3}, b"x"])
+def test_json_dumps_refuses_what_json_dumps_refuses(bad: object) -> None:
+    with pytest.raises((ValueError, TypeError)):
+        json_dumps(bad)
+
+
+def test_json_dumps_detects_circular_references_every_time() -> None:
+    loop: list[object] = []
+    loop.append(loop)
+    for _ in range(2):  # the check does not depend on state left by an earlier call
+        with pytest.raises(ValueError, match="Circular"):
+            json_dumps({"a": loop})
+    assert json_dumps({"a": [1], "b": [1]}) == '{"a":[1],"b":[1]}'
 
 
 def test_rfc8259_s9_nesting_depth_is_bounded() -> None:
