@@ -1,0 +1,556 @@
+"""SD-JWT VC benchmark: issue, present and verify a German PID, ours against the ``sd-jwt`` reference library.
+
+Run: ``.venv/bin/python -m bench.sdjwt_bench [--seconds S] [--json] [--profile]``.
+
+Workload (the same for both libraries, with the same ES256 keys):
+
+- **issue**: a 15-claim PID-like SD-JWT VC (``vct`` ``urn:eudi:pid:de:1``) in which every one of the 15 claims and
+  the four ``address`` members are selectively disclosable (19 Disclosures), ``cnf.jwk`` a P-256 holder key, plus
+  ``iss``/``iat``/``exp``/``status`` in the clear; signed ES256. Output: the compact SD-JWT.
+- **present**: from the parsed credential, select ``given_name``, ``family_name`` and ``birthdate`` (three
+  Disclosures) and sign a KB-JWT over ``aud``/``nonce``/``iat``/``sd_hash``.
+- **verify**: that presentation, with every check: issuer signature (allowlisted alg, ``typ``), Disclosures (digests,
+  duplicates, unreferenced, structure), processed payload (``exp``, ``vct``, ``status``), KB-JWT signature by the
+  ``cnf`` key, ``typ``, ``aud``, ``nonce``, ``iat`` window and ``sd_hash``.
+- **ES256 limit**: the two ECDSA P-256 verifications a presentation needs (issuer-signed JWT and KB-JWT, the real
+  signing inputs), done with ``cryptography`` directly. That is the ceiling of any verifier in Python; we print our
+  verify rate as a percentage of it.
+
+One core: the process pins itself to one CPU (``os.sched_setaffinity(0, {cpu})``, the last allowed CPU unless
+``--cpu`` says otherwise) and runs single-threaded (no threads are started; OpenSSL's ECDSA is single-threaded).
+Each measurement runs ``--seconds`` (default 2) after a short warm-up; the whole default run takes about 20 s.
+Latencies are per operation (``perf_counter_ns`` between consecutive operations), p50/p99 by nearest rank.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import io
+import json
+import math
+import os
+import platform
+import pstats
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+from ssi.clock import FrozenClock
+from ssi.encoding import b64url_decode
+from ssi.keys import PrivateKey, PublicKey, SoftwareSigner
+from ssi.sd_jwt import ClaimPath, HeldSdJwt, VerificationPolicy
+from ssi.sd_jwt.vc import issue_sd_jwt_vc, verify_sd_jwt_vc
+
+VCT = "urn:eudi:pid:de:1"
+ISSUER = "https://pid-issuer.example.de"
+AUDIENCE = "https://portal.example.de"
+NONCE = "n-0S6_WzA2Mj"
+STATUS = {"status_list": {"idx": 4711, "uri": "https://pid-issuer.example.de/status/1"}}
+VALID_FOR = 14 * 24 * 3600  # German PID: 14-day validity
+
+#: The sample ID card's citizen (DESIGN §4), as German PID claims: upper case as on the card.
+PID_CLAIMS: dict[str, Any] = {
+    "given_name": "ERIKA",
+    "family_name": "MUSTERMANN",
+    "birth_family_name": "GABLER",
+    "birthdate": "1964-08-12",
+    "age_equal_or_over": {"12": True, "14": True, "16": True, "18": True, "21": True, "65": False},
+    "age_in_years": 62,
+    "age_birth_year": 1964,
+    "place_of_birth": {"locality": "BERLIN", "country": "DE"},
+    "address": {"street_address": "HEIDESTRASSE 17", "locality": "KÖLN", "postal_code": "51147", "country": "DE"},
+    "nationalities": ["DE"],
+    "issuing_authority": "DE",
+    "issuing_country": "DE",
+    "source_document_type": "id_card",
+    "date_of_issuance": "2026-11-23",
+    "date_of_expiry": "2026-12-07",
+}
+ADDRESS_MEMBERS = tuple(PID_CLAIMS["address"])
+#: Every top-level claim and every address member: 19 Disclosures.
+DISCLOSABLE: tuple[ClaimPath, ...] = (
+    *((name,) for name in PID_CLAIMS),
+    *(("address", member) for member in ADDRESS_MEMBERS),
+)
+PRESENTED: tuple[ClaimPath, ...] = (("given_name",), ("family_name",), ("birthdate",))
+PRESENTED_NAMES = tuple(str(p[0]) for p in PRESENTED)
+
+OPERATIONS = ("issue", "present", "verify")
+TARGETS = {"issue": 3.0, "verify": 2.5}  # ours / reference
+STRETCH_LIMIT_SHARE = 0.80  # verify as a share of the two-ES256-verifications limit
+
+
+# --- measurement ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """Throughput and latency of one operation."""
+
+    iterations: int
+    seconds: float
+    ops_per_s: float
+    mean_us: float
+    p50_us: float
+    p99_us: float
+
+
+def _nearest_rank(ordered: Sequence[int], q: float) -> float:
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)] / 1000.0
+
+
+def measure(op: Callable[[], object], *, seconds: float = 2.0, iterations: int | None = None) -> Measurement:
+    """Run ``op`` repeatedly for ``seconds`` (or exactly ``iterations`` times) after a short warm-up.
+
+    Each latency is the time between consecutive completions, so the latencies add up to the elapsed time.
+    """
+    warm_until = time.perf_counter() + (0.0 if iterations is not None else min(0.25, seconds / 8))
+    for _ in range(3):
+        op()
+    while time.perf_counter() < warm_until:
+        op()
+    gc.collect()
+    clock = time.perf_counter_ns
+    latencies: list[int] = []
+    record = latencies.append
+    start = last = clock()
+    deadline = start + int(seconds * 1e9)
+    while True:
+        op()
+        now = clock()
+        record(now - last)
+        last = now
+        if (len(latencies) >= iterations) if iterations is not None else (now >= deadline):
+            break
+    elapsed = (last - start) / 1e9
+    ordered = sorted(latencies)
+    return Measurement(
+        iterations=len(latencies),
+        seconds=round(elapsed, 3),
+        ops_per_s=len(latencies) / elapsed,
+        mean_us=elapsed * 1e6 / len(latencies),
+        p50_us=_nearest_rank(ordered, 0.50),
+        p99_us=_nearest_rank(ordered, 0.99),
+    )
+
+
+# --- the keys both libraries use -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BenchKeys:
+    issuer: PrivateKey
+    holder: PrivateKey
+
+    @classmethod
+    def generate(cls) -> BenchKeys:
+        return cls(PrivateKey.generate("ES256"), PrivateKey.generate("ES256"))
+
+
+# --- govssi --------------------------------------------------------------------------------------------------------
+
+
+class OursWorkload:
+    """The workload through ``ssi.sd_jwt`` (SD-JWT VC profile)."""
+
+    name = "govssi"
+
+    def __init__(self, keys: BenchKeys, now: int | None = None) -> None:
+        self.clock = FrozenClock(time.time() if now is None else now)
+        self.issuer_signer = SoftwareSigner(keys.issuer, kid="pid-issuer-1")
+        self.holder_signer = SoftwareSigner(keys.holder)
+        self.issuer_key: PublicKey = keys.issuer.public_key
+        self.holder_jwk = keys.holder.public_key.jwk
+        self.policy = VerificationPolicy(audience=AUDIENCE, nonce=NONCE, required_claims=frozenset({"exp"}))
+        self.issued = self.issue()
+        self.held = HeldSdJwt.parse(self.issued)
+        self.presentation = self.present()
+
+    def issue(self) -> str:
+        return issue_sd_jwt_vc(
+            PID_CLAIMS,
+            self.issuer_signer,
+            vct=VCT,
+            issuer=ISSUER,
+            holder_jwk=self.holder_jwk,
+            status=STATUS,
+            disclosable=DISCLOSABLE,
+            valid_for=VALID_FOR,
+            clock=self.clock,
+        ).compact
+
+    def present(self) -> str:
+        return self.held.present(PRESENTED, holder=self.holder_signer, audience=AUDIENCE, nonce=NONCE, clock=self.clock)
+
+    def verify(self) -> dict[str, Any]:
+        return verify_sd_jwt_vc(
+            self.presentation, self.issuer_key, self.policy, expected_vct=VCT, clock=self.clock
+        ).claims
+
+    def check(self) -> None:
+        """The workload is what it claims to be (19 Disclosures issued, 3 presented, all checks pass)."""
+        if len(self.held.disclosed) != len(DISCLOSABLE):
+            raise RuntimeError(f"govssi issued {len(self.held.disclosed)} Disclosures, expected {len(DISCLOSABLE)}")
+        result = verify_sd_jwt_vc(self.presentation, self.issuer_key, self.policy, expected_vct=VCT, clock=self.clock)
+        if result.key_binding is None or len(result.disclosed) != len(PRESENTED):
+            raise RuntimeError("govssi presentation is not an SD-JWT+KB with three Disclosures")
+        _check_claims(self.name, result.claims)
+
+
+def _check_claims(impl: str, claims: dict[str, Any]) -> None:
+    revealed = {name for name in PID_CLAIMS if name in claims}
+    if revealed != set(PRESENTED_NAMES) or any(claims[n] != PID_CLAIMS[n] for n in PRESENTED_NAMES):
+        raise RuntimeError(f"{impl} verification revealed {sorted(revealed)}, expected {sorted(PRESENTED_NAMES)}")
+
+
+# --- the sd-jwt reference library ----------------------------------------------------------------------------------
+
+
+def reference_version() -> str | None:
+    """The installed ``sd-jwt`` version, or ``None`` when the reference library is not installed."""
+    try:
+        import sd_jwt  # noqa: F401
+    except ImportError:
+        return None
+    return metadata.version("sd-jwt")
+
+
+class ReferenceWorkload:
+    """The same workload through the ``sd-jwt`` reference library (draft-era API, jwcrypto keys).
+
+    Its issuer marks disclosable claims by wrapping the key in ``SDObj``; its holder selects with a dict of
+    ``{claim: True}``; its verifier checks the issuer signature, digests, and for the KB-JWT its signature, ``typ``,
+    ``aud``, ``nonce`` and ``sd_hash`` (it has no time checks, RFC-era strictness rules or ``vct`` checks).
+    """
+
+    name = "sd-jwt"
+
+    def __init__(self, keys: BenchKeys, now: int | None = None) -> None:
+        from jwcrypto.jwk import JWK  # type: ignore[import-untyped]
+        from sd_jwt.common import SDObj
+        from sd_jwt.holder import SDJWTHolder
+
+        issued_at = int(time.time() if now is None else now)
+        self.issuer_key = JWK(**keys.issuer.private_jwk())
+        self.issuer_public = JWK(**keys.issuer.public_key.jwk)
+        self.holder_key = JWK(**keys.holder.private_jwk())
+        self.holder_public = JWK(**keys.holder.public_key.jwk)
+        claims: dict[Any, Any] = {
+            "vct": VCT,
+            "iss": ISSUER,
+            "iat": issued_at,
+            "exp": issued_at + VALID_FOR,
+            "status": STATUS,
+        }
+        for name, value in PID_CLAIMS.items():
+            nested = {SDObj(member): v for member, v in value.items()} if name == "address" else value
+            claims[SDObj(name)] = nested
+        self.claims = claims
+        self.disclose = dict.fromkeys(PRESENTED_NAMES, True)
+        self.issued = self.issue()
+        self.holder = SDJWTHolder(self.issued)
+        self.presentation = self.present()
+
+    def issue(self) -> str:
+        from sd_jwt.issuer import SDJWTIssuer
+
+        issuer = SDJWTIssuer(
+            self.claims,
+            self.issuer_key,
+            holder_key=self.holder_public,
+            sign_alg="ES256",
+            extra_header_parameters={"typ": "dc+sd-jwt", "kid": "pid-issuer-1"},
+        )
+        result: str = issuer.sd_jwt_issuance
+        return result
+
+    def present(self) -> str:
+        self.holder.create_presentation(
+            self.disclose, nonce=NONCE, aud=AUDIENCE, holder_key=self.holder_key, sign_alg="ES256"
+        )
+        result: str = self.holder.sd_jwt_presentation
+        return result
+
+    def verify(self) -> dict[str, Any]:
+        from sd_jwt.verifier import SDJWTVerifier
+
+        verifier = SDJWTVerifier(
+            self.presentation,
+            lambda _iss, _header: self.issuer_public,
+            expected_aud=AUDIENCE,
+            expected_nonce=NONCE,
+        )
+        claims: dict[str, Any] = verifier.get_verified_payload()
+        return claims
+
+    def check(self) -> None:
+        if self.issued.count("~") != len(DISCLOSABLE) + 1:
+            raise RuntimeError("sd-jwt did not issue the expected number of Disclosures")
+        if self.presentation.count("~") != len(PRESENTED) + 1:
+            raise RuntimeError("sd-jwt presentation does not carry three Disclosures and a KB-JWT")
+        _check_claims(self.name, self.verify())
+
+
+# --- the ES256 ceiling ---------------------------------------------------------------------------------------------
+
+
+class Es256Limit:
+    """The two ECDSA P-256 verifications of one presentation, with ``cryptography`` directly (DER prepared)."""
+
+    name = "cryptography"
+
+    def __init__(self, keys: BenchKeys, presentation: str) -> None:
+        issuer_jwt, *_, kb_jwt = presentation.split("~")
+        self.checks = [
+            self._prepare(keys.issuer.public_key, issuer_jwt),
+            self._prepare(keys.holder.public_key, kb_jwt),
+        ]
+        self.algorithm = ec.ECDSA(hashes.SHA256())
+
+    @staticmethod
+    def _prepare(key: PublicKey, jws: str) -> tuple[ec.EllipticCurvePublicKey, bytes, bytes]:
+        protected, payload, signature = jws.split(".")
+        raw = b64url_decode(signature)
+        der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+        public = key.key
+        if not isinstance(public, ec.EllipticCurvePublicKey):
+            raise RuntimeError("ES256 key expected")
+        return public, der, f"{protected}.{payload}".encode("ascii")
+
+    def verify_two(self) -> None:
+        for public, der, signing_input in self.checks:
+            public.verify(der, signing_input, self.algorithm)
+
+
+# --- the run -------------------------------------------------------------------------------------------------------
+
+
+def pin_to_one_cpu(cpu: int | None = None) -> int | None:
+    """Pin this process to one CPU (the last one allowed unless ``cpu`` is given); ``None`` where unsupported."""
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    allowed = sorted(os.sched_getaffinity(0))
+    chosen = allowed[-1] if cpu is None else cpu
+    os.sched_setaffinity(0, {chosen})
+    return chosen
+
+
+def environment(cpu: int | None) -> dict[str, Any]:
+    return {
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "machine": platform.machine(),
+        "cryptography": metadata.version("cryptography"),
+        "sd_jwt": reference_version(),
+        "cpu": cpu,
+        "threads": threading.active_count(),
+    }
+
+
+def run_benchmark(
+    *, seconds: float = 2.0, iterations: int | None = None, reference: bool = True, keys: BenchKeys | None = None
+) -> dict[str, Any]:
+    """Measure every operation of both libraries and the ES256 limit; return the results as plain data."""
+    keys = keys or BenchKeys.generate()
+    ours = OursWorkload(keys)
+    ours.check()
+    ref: ReferenceWorkload | None = None
+    if reference and reference_version() is not None:
+        ref = ReferenceWorkload(keys)
+        ref.check()
+    limit = Es256Limit(keys, ours.presentation)
+    limit.verify_two()
+
+    def run(op: Callable[[], object]) -> Measurement:
+        return measure(op, seconds=seconds, iterations=iterations)
+
+    results: dict[str, dict[str, Measurement]] = {ours.name: {}, **({ref.name: {}} if ref else {})}
+    for op_name in OPERATIONS:
+        results[ours.name][op_name] = run(getattr(ours, op_name))
+        if ref is not None:
+            results[ref.name][op_name] = run(getattr(ref, op_name))
+    two = run(limit.verify_two)
+    raw_es256 = 2 * two.ops_per_s
+    out: dict[str, Any] = {
+        "workload": {
+            "claims": len(PID_CLAIMS),
+            "disclosable": len(DISCLOSABLE),
+            "presented": list(PRESENTED_NAMES),
+            "algorithm": "ES256",
+            "issued_chars": len(ours.issued),
+            "presentation_chars": len(ours.presentation),
+        },
+        "results": {impl: {op: asdict(m) for op, m in ops.items()} for impl, ops in results.items()},
+        "es256": {
+            "raw_verify_ops_per_s": raw_es256,
+            "two_verifications": asdict(two),
+            "verify_limit_ops_per_s": raw_es256 / 2,
+            "verify_share_of_limit": results[ours.name]["verify"].ops_per_s / (raw_es256 / 2),
+        },
+    }
+    if ref is not None:
+        ratios = {op: results[ours.name][op].ops_per_s / results[ref.name][op].ops_per_s for op in OPERATIONS}
+        out["ratios"] = ratios
+        out["targets"] = {op: {"target": t, "met": ratios[op] >= t} for op, t in TARGETS.items()}
+    out["targets_stretch"] = {
+        "verify_share_of_limit": {
+            "target": STRETCH_LIMIT_SHARE,
+            "met": out["es256"]["verify_share_of_limit"] >= STRETCH_LIMIT_SHARE,
+        }
+    }
+    return out
+
+
+def format_table(report: dict[str, Any]) -> str:
+    env, work = report["environment"], report["workload"]
+    lines = [
+        f"SD-JWT VC benchmark: {work['claims']}-claim PID, {work['disclosable']} Disclosures, ES256; "
+        f"presenting {', '.join(work['presented'])} with a KB-JWT",
+        f"Python {env['python']}, cryptography {env['cryptography']}, sd-jwt {env['sd_jwt'] or '(not installed)'}; "
+        f"CPU {env['cpu'] if env['cpu'] is not None else 'not pinned'}, {env['threads']} thread(s), "
+        f"{report['seconds']} s per measurement",
+        "",
+        f"{'operation':<10} {'implementation':<26} {'ops/s':>10} {'mean µs':>10} {'p50 µs':>10} {'p99 µs':>10} "
+        f"{'n':>7}",
+    ]
+
+    def row(op: str, impl: str, m: dict[str, Any]) -> str:
+        return (
+            f"{op:<10} {impl:<26} {m['ops_per_s']:>10.1f} {m['mean_us']:>10.1f} {m['p50_us']:>10.1f} "
+            f"{m['p99_us']:>10.1f} {m['iterations']:>7}"
+        )
+
+    for op in OPERATIONS:
+        for impl, ops in report["results"].items():
+            lines.append(row(op, impl, ops[op]))
+    es = report["es256"]
+    lines.append(row("verify", "limit: 2× ES256 (raw)", es["two_verifications"]))
+    lines.append("")
+    lines.append(f"raw ES256 verify (cryptography): {es['raw_verify_ops_per_s']:.0f}/s")
+    if "ratios" in report:
+        parts = []
+        for op in OPERATIONS:
+            ratio = report["ratios"][op]
+            target = report["targets"].get(op)
+            mark = "" if target is None else f" (target ≥ {target['target']}×: {'met' if target['met'] else 'NOT met'})"
+            parts.append(f"{op} {ratio:.2f}×{mark}")
+        lines.append("govssi / sd-jwt: " + "; ".join(parts))
+    stretch = report["targets_stretch"]["verify_share_of_limit"]
+    lines.append(
+        f"govssi verify = {100 * es['verify_share_of_limit']:.1f}% of the two-ES256-verifications limit "
+        f"({es['verify_limit_ops_per_s']:.0f}/s; stretch ≥ {100 * stretch['target']:.0f}%: "
+        f"{'met' if stretch['met'] else 'not met'})"
+    )
+    return "\n".join(lines)
+
+
+# --- profile -------------------------------------------------------------------------------------------------------
+
+
+def _location(func: tuple[str, int, str]) -> str:
+    filename, line, name = func
+    if filename == "~":
+        return name  # a builtin
+    for marker in ("site-packages/", "/lib/python3"):
+        if marker in filename:
+            filename = filename.split(marker, 1)[1]
+            break
+    else:
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        filename = os.path.relpath(filename, root) if filename.startswith(root) else filename
+    return f"{filename}:{line}({name})"
+
+
+def profile_operation(
+    operation: str = "verify", count: int = 2000, top: int = 15, keys: BenchKeys | None = None
+) -> dict[str, Any]:
+    """cProfile over ``count`` govssi operations (verify by default); the top functions by cumulative and by own
+    (total) time, in µs per operation."""
+    if operation not in OPERATIONS:
+        raise ValueError(f"operation must be one of {OPERATIONS}")
+    work = OursWorkload(keys or BenchKeys.generate())
+    work.check()
+    op = getattr(work, operation)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(count):
+        op()
+    profiler.disable()
+    stats = pstats.Stats(profiler, stream=io.StringIO())
+    rows = []
+    for func, (_cc, calls, tottime, cumtime, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        rows.append(
+            {
+                "function": _location(func),
+                "calls_per_op": calls / count,
+                "tottime_us": tottime * 1e6 / count,
+                "cumtime_us": cumtime * 1e6 / count,
+            }
+        )
+    total = stats.total_tt * 1e6 / count  # type: ignore[attr-defined]
+    return {
+        "operation": operation,
+        "count": count,
+        "profiled_us_per_op": total,
+        "by_cumtime": sorted(rows, key=lambda r: -r["cumtime_us"])[:top],
+        "by_tottime": sorted(rows, key=lambda r: -r["tottime_us"])[:top],
+    }
+
+
+def format_profile(profile: dict[str, Any]) -> str:
+    lines = [
+        f"cProfile over {profile['count']} govssi {profile['operation']} operations "
+        f"({profile['profiled_us_per_op']:.0f} µs each under the profiler, which inflates call-heavy code); "
+        f"times per operation",
+    ]
+    for key, title in (("by_cumtime", "cumulative"), ("by_tottime", "total (own) time")):
+        lines += ["", f"top by {title}:", f"{'calls':>7} {'tottime µs':>11} {'cumtime µs':>11}  function"]
+        for r in profile[key]:
+            lines.append(
+                f"{r['calls_per_op']:>7.1f} {r['tottime_us']:>11.1f} {r['cumtime_us']:>11.1f}  {r['function']}"
+            )
+    return "\n".join(lines)
+
+
+# --- command line --------------------------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.sdjwt_bench", description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--seconds", type=float, default=2.0, help="duration of each measurement (default 2)")
+    parser.add_argument("--iterations", type=int, help="a fixed number of operations per measurement instead")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    parser.add_argument("--profile", action="store_true", help="profile govssi (verify) instead of benchmarking")
+    parser.add_argument("--profile-op", choices=OPERATIONS, default="verify", help="operation to profile")
+    parser.add_argument("--profile-count", type=int, default=2000, help="operations to profile (default 2000)")
+    parser.add_argument("--top", type=int, default=15, help="functions listed per profile table (default 15)")
+    parser.add_argument("--no-reference", action="store_true", help="skip the sd-jwt reference library")
+    parser.add_argument("--cpu", type=int, help="CPU to pin to (default: the last allowed one)")
+    parser.add_argument("--no-pin", action="store_true", help="do not pin the process to one CPU")
+    args = parser.parse_args(argv)
+    if args.seconds <= 0 or (args.iterations is not None and args.iterations < 1):
+        parser.error("--seconds and --iterations must be positive")
+
+    cpu = None if args.no_pin else pin_to_one_cpu(args.cpu)
+    if args.profile:
+        profile = profile_operation(args.profile_op, args.profile_count, args.top)
+        print(json.dumps(profile, indent=2) if args.json else format_profile(profile))
+        return 0
+    report = run_benchmark(seconds=args.seconds, iterations=args.iterations, reference=not args.no_reference)
+    report = {"environment": environment(cpu), "seconds": args.seconds, "iterations": args.iterations, **report}
+    print(json.dumps(report, indent=2) if args.json else format_table(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""The SD-JWT benchmark keeps working: every function runs for a few iterations. Nothing here is timed or compared
+(figures are never asserted in tests); the workload's own checks (``check()``) are what is tested."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bench import sdjwt_bench
+from bench.sdjwt_bench import (
+    DISCLOSABLE,
+    OPERATIONS,
+    PID_CLAIMS,
+    PRESENTED,
+    BenchKeys,
+    Es256Limit,
+    OursWorkload,
+    format_profile,
+    format_table,
+    measure,
+    profile_operation,
+    run_benchmark,
+)
+from ssi.sd_jwt import HeldSdJwt
+
+ITERATIONS = 20
+
+
+@pytest.fixture(scope="module")
+def keys() -> BenchKeys:
+    return BenchKeys.generate()
+
+
+def test_workload_is_a_15_claim_pid_with_19_disclosures(keys: BenchKeys) -> None:
+    assert len(PID_CLAIMS) == 15
+    assert len(DISCLOSABLE) == 19
+    work = OursWorkload(keys)
+    work.check()
+    held = HeldSdJwt.parse(work.issue())
+    assert len(held.disclosed) == 19
+    assert held.claims["address"]["locality"] == "KÖLN"
+    assert work.verify()["given_name"] == "ERIKA"
+    assert len(PRESENTED) == 3
+
+
+def test_measure_runs_a_fixed_number_of_iterations() -> None:
+    calls: list[int] = []
+    m = measure(lambda: calls.append(1), iterations=ITERATIONS)
+    assert m.iterations == ITERATIONS
+    assert len(calls) == ITERATIONS + 3  # three warm-up calls
+    assert m.ops_per_s > 0
+    assert m.p50_us <= m.p99_us
+
+
+def test_es256_limit_verifies_the_presentation_signatures(keys: BenchKeys) -> None:
+    Es256Limit(keys, OursWorkload(keys).presentation).verify_two()
+
+
+def test_run_benchmark_ours_only(keys: BenchKeys) -> None:
+    report = run_benchmark(iterations=ITERATIONS, reference=False, keys=keys)
+    assert set(report["results"]) == {"govssi"}
+    assert set(report["results"]["govssi"]) == set(OPERATIONS)
+    assert "ratios" not in report
+    assert report["es256"]["verify_limit_ops_per_s"] > 0
+
+
+def test_run_benchmark_with_the_reference_library(keys: BenchKeys) -> None:
+    pytest.importorskip("sd_jwt")
+    report = run_benchmark(iterations=ITERATIONS, keys=keys)
+    assert set(report["results"]) == {"govssi", "sd-jwt"}
+    assert set(report["ratios"]) == set(OPERATIONS)
+    assert set(report["targets"]) == {"issue", "verify"}
+    table = format_table({"environment": sdjwt_bench.environment(None), "seconds": 0, **report})
+    assert "govssi / sd-jwt" in table
+    assert "two-ES256-verifications limit" in table
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_profile_operation(keys: BenchKeys, operation: str) -> None:
+    profile = profile_operation(operation, count=5, top=5, keys=keys)
+    assert profile["operation"] == operation
+    assert len(profile["by_tottime"]) == 5
+    assert "top by total (own) time" in format_profile(profile)
+
+
+def test_command_line_json(capsys: pytest.CaptureFixture[str]) -> None:
+    """--no-pin: the test process must keep its CPU affinity (xdist workers share the machine)."""
+    assert sdjwt_bench.main(["--iterations", "5", "--json", "--no-pin", "--no-reference"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["environment"]["cpu"] is None
+    assert report["workload"]["disclosable"] == 19
+
+
+def test_command_line_profile(capsys: pytest.CaptureFixture[str]) -> None:
+    assert sdjwt_bench.main(["--profile", "--profile-count", "3", "--top", "3", "--no-pin"]) == 0
+    assert "cProfile over 3 govssi verify operations" in capsys.readouterr().out
