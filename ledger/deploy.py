@@ -64,7 +64,8 @@ def _rpc(url: str, action: str) -> Iterator[None]:
 
 def connect(url: str, *, timeout: float = 10.0) -> Web3:
     """A web3 connection to ``url`` whose every request times out after ``timeout`` seconds; checks the node answers."""
-    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}))
+    # No retries here: a deploy either reaches the node within the timeout or reports that it did not.
+    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None))
     with _rpc(url, "eth_chainId"):
         w3.eth.chain_id  # noqa: B018 - the first request proves a node is there
     return w3

@@ -83,6 +83,7 @@ class IndexedLog:
 
     block_number: int
     block_hash: bytes
+    block_timestamp: int
     transaction_hash: bytes
     transaction_index: int
     log_index: int
@@ -154,6 +155,7 @@ class LocalChain:
         self._chain_class = _chain_class(genesis)
         self.lock = threading.RLock()
         self._lock_file: IO[bytes] | None = None
+        self._closed = False
         self._reset(on_replay)
 
     # -- construction --------------------------------------------------------------------------------------------
@@ -216,6 +218,7 @@ class LocalChain:
     def close(self) -> None:
         """Close the journal and release the data directory."""
         with self.lock:
+            self._closed = True
             if self._journal is not None:
                 self._journal.close()
                 self._journal = None
@@ -271,6 +274,8 @@ class LocalChain:
         already in the chain returns its hash again and changes nothing.
         """
         with self.lock:
+            if self._closed:
+                raise ChainError("the chain is closed", reason="chain_closed")
             tx = self._decode(raw_transaction)
             if self._location(tx.hash) is not None:
                 return tx.hash
@@ -375,6 +380,7 @@ class LocalChain:
                     IndexedLog(
                         block_number=block.number,
                         block_hash=block.hash,
+                        block_timestamp=block.header.timestamp,
                         transaction_hash=tx.hash,
                         transaction_index=index,
                         log_index=len(logs),

@@ -463,15 +463,7 @@ class EthereumApi:
         query = self._log_query(log_filter, first_block=first_block)
         if query is None:
             return []
-        timestamps: dict[int, int] = {}
-        encoded = []
-        for log in self.chain.logs(query):
-            if log.block_number not in timestamps:
-                header = self.chain.header(log.block_number)
-                assert header is not None
-                timestamps[log.block_number] = header.timestamp
-            encoded.append(schema.encode_log(log, timestamps[log.block_number]))
-        return encoded
+        return [schema.encode_log(log) for log in self.chain.logs(query)]
 
     def eth_getLogs(self, params: list[Any]) -> list[dict[str, Any]]:
         (value,) = _arguments(params, 1)

@@ -1,6 +1,7 @@
 """JSON-RPC 2.0 (https://www.jsonrpc.org/specification) over the node's methods, independent of any transport.
 
 What the spec requires and where it is enforced:
+- §4.2 (parse error): the body must be one JSON value (RFC 8259, duplicate names refused, nesting bounded).
 - §4: a request is an object with ``"jsonrpc": "2.0"``, a string ``method``, optional ``params`` (Ethereum methods
   take positional arrays; named params are refused as invalid params) and an optional ``id`` (string, number or null);
   without ``id`` it is a notification and gets no response (§4.1).
@@ -19,6 +20,8 @@ from typing import Any
 
 from ledger.node.methods import EthereumApi
 from ledger.node.schema import INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, PARSE_ERROR, RpcError
+from ssi.encoding import json_loads
+from ssi.errors import EncodingError
 
 __all__ = ["MAX_BATCH", "JsonRpcHandler"]
 
@@ -48,8 +51,10 @@ class JsonRpcHandler:
     def handle(self, body: bytes) -> bytes | None:
         """The response body for ``body``, or ``None`` when nothing is to be sent (notifications only)."""
         try:
-            request = json.loads(body)
-        except (ValueError, RecursionError):
+            # Strict RFC 8259 parsing with bounded nesting: py-evm raises the recursion limit, so a nesting bomb would
+            # otherwise overflow the C stack and kill the node.
+            request = json_loads(body)
+        except EncodingError:
             return self._encode(_response(None, error=RpcError(PARSE_ERROR, "parse error")))
         if isinstance(request, list):
             if not request:

@@ -154,8 +154,8 @@ def _address_or_null(value: bytes) -> str | None:
     return encode_data(value) if value else None
 
 
-def encode_log(log: IndexedLog, timestamp: int | None = None) -> dict[str, Any]:
-    encoded: dict[str, Any] = {
+def encode_log(log: IndexedLog) -> dict[str, Any]:
+    return {
         "address": encode_data(log.address),
         "topics": [encode_data(topic) for topic in log.topics],
         "data": encode_data(log.data),
@@ -164,11 +164,9 @@ def encode_log(log: IndexedLog, timestamp: int | None = None) -> dict[str, Any]:
         "transactionHash": encode_data(log.transaction_hash),
         "transactionIndex": encode_quantity(log.transaction_index),
         "logIndex": encode_quantity(log.log_index),
+        "blockTimestamp": encode_quantity(log.block_timestamp),
         "removed": False,
     }
-    if timestamp is not None:
-        encoded["blockTimestamp"] = encode_quantity(timestamp)
-    return encoded
 
 
 def effective_gas_price(tx: SignedTransactionAPI, base_fee: int) -> int:
@@ -241,7 +239,7 @@ def encode_receipt(
         "gasUsed": encode_quantity(receipt.gas_used - previous),
         "effectiveGasPrice": encode_quantity(effective_gas_price(tx, base_fee)),
         "contractAddress": encode_data(contract) if contract is not None else None,
-        "logs": [encode_log(log, block.header.timestamp) for log in logs if log.transaction_index == index],
+        "logs": [encode_log(log) for log in logs if log.transaction_index == index],
         "logsBloom": encode_data(receipt.bloom.to_bytes(256, "big")),
         "status": "0x1" if receipt.state_root == b"\x01" else "0x0",
     }

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -18,13 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from node_support import ARTIFACT, abi_call, deploy_registry, dev, set_attribute, signed
 from web3 import Web3
 
-from ledger.node import LocalChain, LogQuery
+from ledger.node import BlockJournal, LocalChain, LogQuery
 from ledger.node.chain import GENESIS_FILE, JOURNAL_FILE
 from ssi.clock import FrozenClock
-from ssi.errors import ChainStorageError
+from ssi.errors import ChainError, ChainStorageError
 
 START = 1_800_000_000
 _SCRIPT = Path(sys.executable).with_name("govssi")
@@ -65,6 +68,8 @@ def test_a_reopened_chain_is_the_same_chain(tmp_path: Path) -> None:
         set_attribute(chain, registry, dev(0), 4, b"did/svc/Hub", b"after restart")
         assert chain.block_number == before["number"] + 1
         assert chain.head().timestamp == START + 3600
+    with pytest.raises(ChainError, match="closed"):  # nothing may be mined that the journal would not keep
+        set_attribute(chain, registry, dev(0), 5, b"did/svc/Hub", b"after close")
 
 
 def test_genesis_is_written_once_and_the_chain_id_must_match(tmp_path: Path) -> None:
@@ -124,6 +129,33 @@ def _retimed(line: bytes) -> bytes:
     record = json.loads(line)
     record["timestamp"] += 1  # a different timestamp gives a different block hash than the one recorded
     return json.dumps(record).encode() + b"\n"
+
+
+@settings(max_examples=100, deadline=None)
+@given(garbage=st.binary(min_size=1, max_size=200))
+def test_arbitrary_bytes_after_the_records_never_crash_open(garbage: bytes) -> None:
+    """Whatever follows the good records, opening either drops a torn tail or refuses with ChainStorageError."""
+    with tempfile.TemporaryDirectory() as directory:
+        journal_path = Path(directory) / JOURNAL_FILE
+        journal_path.write_bytes(_GOOD_JOURNAL + garbage)
+        try:
+            journal = BlockJournal.open(journal_path)
+        except ChainStorageError:
+            return
+        try:
+            assert [record.to_line() for record in journal.records] == _GOOD_JOURNAL.splitlines(keepends=True)
+            assert journal_path.read_bytes() == _GOOD_JOURNAL
+        finally:
+            journal.close()
+
+
+def _good_journal() -> bytes:
+    chain = LocalChain.in_memory(clock=FrozenClock(START))
+    deploy_registry(chain)
+    return b"".join(record.to_line() for record in chain._history)
+
+
+_GOOD_JOURNAL = _good_journal()
 
 
 def test_blocks_without_genesis_are_refused(tmp_path: Path) -> None:
