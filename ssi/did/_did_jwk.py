@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from ssi.did._document import _PRIVATE_JWK_MEMBERS, DID_CONTEXT, DidDocument
-from ssi.did._multikey import ed25519_point_is_valid
 from ssi.did._syntax import parse_did
 from ssi.encoding import b64url_decode, b64url_encode, json_dumps, json_loads
 from ssi.errors import DidError, EncodingError, KeyError_
@@ -76,12 +75,10 @@ def _validate(jwk: Mapping[str, Any]) -> None:
     except KeyError_ as exc:
         reason = "unsupportedPublicKeyType" if exc.reason == "unsupported_key" else "invalidPublicKey"
         raise DidError(f"did:jwk key: {exc.description}", reason=reason) from None
-    if key.alg == "EdDSA":
-        if not ed25519_point_is_valid(key.raw_bytes()):
-            raise DidError("Ed25519 public key is not a point on the curve", reason="invalidPublicKey")
-        if use == "enc":
-            # "the curve ed25519 is only valid for "sig" use"
-            raise DidError('an Ed25519 did:jwk cannot have "use": "enc"', reason="invalidPublicKey")
+    # PublicKey.from_jwk already refused Ed25519 points off the curve.
+    if key.alg == "EdDSA" and use == "enc":
+        # "the curve ed25519 is only valid for "sig" use"
+        raise DidError('an Ed25519 did:jwk cannot have "use": "enc"', reason="invalidPublicKey")
 
 
 def public_key_from_did_jwk(did: str) -> PublicKey:

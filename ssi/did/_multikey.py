@@ -22,7 +22,7 @@ import base58
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from ssi.errors import DidError
-from ssi.keys import PublicKey
+from ssi.keys import PublicKey, ed25519_point_is_valid
 
 MULTIBASE_BASE58BTC: Final = "z"
 ED25519_PUB: Final = 0xED
@@ -42,9 +42,6 @@ _CURVES: Final[dict[int, ec.EllipticCurve]] = {P256_PUB: ec.SECP256R1(), SECP256
 _MAX_MULTIBASE_LENGTH: Final = 128
 _BASE58_ALPHABET: Final = frozenset("123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz")
 _MAX_VARINT_BYTES: Final = 9  # multiformats unsigned-varint: "the maximum length of a varint is 9 bytes"
-
-_ED25519_P: Final = 2**255 - 19
-_ED25519_D: Final = (-121665 * pow(121666, -1, 2**255 - 19)) % (2**255 - 19)
 
 
 def encode_varint(value: int) -> bytes:
@@ -73,28 +70,6 @@ def decode_varint(data: bytes) -> tuple[int, int]:
                 raise DidError("multicodec varint is not minimally encoded", reason="invalidPublicKey")
             return value, index + 1
     raise DidError("multicodec varint is truncated or longer than 9 bytes", reason="invalidPublicKey")
-
-
-def ed25519_point_is_valid(raw: bytes) -> bool:
-    """RFC 8032 §5.1.3 point decoding: ``y < p`` and ``x² = (y² - 1) / (d·y² + 1)`` has a square root.
-
-    ``cryptography`` loads any 32 bytes as an Ed25519 public key, so a point off the curve would only fail at
-    verification time; this check refuses it at import (did:key "invalidPublicKey").
-    """
-    if len(raw) != 32:
-        return False
-    number = int.from_bytes(raw, "little")
-    x_sign = number >> 255
-    y = number & ((1 << 255) - 1)
-    p = _ED25519_P
-    if y >= p:
-        return False
-    u = (y * y - 1) % p
-    v = (_ED25519_D * y * y + 1) % p
-    x2 = u * pow(v, -1, p) % p
-    if x2 == 0:
-        return x_sign == 0  # x = 0 has no negative: "if x = 0 and x_0 = 1, decoding fails"
-    return pow(x2, (p - 1) // 2, p) == 1  # Euler's criterion: x² is a quadratic residue
 
 
 def key_from_multicodec(codec: int, raw: bytes) -> PublicKey:

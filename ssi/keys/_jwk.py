@@ -55,6 +55,32 @@ def _coord(jwk: Mapping[str, Any], name: str, size: int) -> bytes:
     return raw
 
 
+_ED25519_P = 2**255 - 19
+_ED25519_D = (-121665 * pow(121666, -1, _ED25519_P)) % _ED25519_P
+
+
+def ed25519_point_is_valid(raw: bytes) -> bool:
+    """RFC 8032 §5.1.3 point decoding: ``y < p`` and ``x² = (y² - 1) / (d·y² + 1)`` has a square root.
+
+    ``cryptography`` loads any 32 bytes as an Ed25519 public key, so a point off the curve would only fail at
+    verification time; this check refuses it at import (RFC 8037 §2 keys must be valid points).
+    """
+    if len(raw) != 32:
+        return False
+    number = int.from_bytes(raw, "little")
+    x_sign = number >> 255
+    y = number & ((1 << 255) - 1)
+    p = _ED25519_P
+    if y >= p:
+        return False
+    u = (y * y - 1) % p
+    v = (_ED25519_D * y * y + 1) % p
+    x2 = u * pow(v, -1, p) % p
+    if x2 == 0:
+        return x_sign == 0  # x = 0 has no negative: "if x = 0 and x_0 = 1, decoding fails"
+    return pow(x2, (p - 1) // 2, p) == 1  # Euler's criterion: x² is a quadratic residue
+
+
 def jwk_thumbprint(jwk: Mapping[str, Any], hash_name: str = "sha256") -> str:
     """RFC 7638 §3: hash of the JSON of the REQUIRED members only, in lexicographic order, no whitespace."""
     if not isinstance(jwk, Mapping):
@@ -102,7 +128,10 @@ class PublicKey:
             except ValueError:
                 raise KeyError_("EC JWK point is not on the curve", reason="invalid_jwk") from None
         elif kty == "OKP" and crv == "Ed25519":
-            key = ed25519.Ed25519PublicKey.from_public_bytes(_coord(jwk, "x", 32))
+            x = _coord(jwk, "x", 32)
+            if not ed25519_point_is_valid(x):
+                raise KeyError_("Ed25519 JWK 'x' is not a point on the curve", reason="invalid_jwk")
+            key = ed25519.Ed25519PublicKey.from_public_bytes(x)
         else:
             raise KeyError_(
                 "JWK key type/curve is not supported (EC P-256, EC secp256k1, OKP Ed25519)", reason="unsupported_key"

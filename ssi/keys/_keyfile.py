@@ -23,7 +23,9 @@ from ssi.keys._jwk import PrivateKey
 
 FORMAT = "govssi-keyfile"
 _MAX_FILE = 64 * 1024
-_SCRYPT_LIMITS = {"n": (2**14, 2**20), "r": (8, 16), "p": (1, 4)}
+# Bounds on the work and memory a (possibly tampered) key file can demand: scrypt needs 128·N·r bytes, so
+# N ≤ 2^17 with r = 8 caps it at 128 MiB; the default N = 2^15 uses 32 MiB.
+_SCRYPT_LIMITS = {"n": (2**14, 2**17), "r": (8, 8), "p": (1, 2)}
 
 
 def _derive(passphrase: str, salt: bytes, n: int, r: int, p: int) -> bytes:

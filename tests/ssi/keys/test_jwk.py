@@ -432,3 +432,30 @@ def test_signer_protocol(alg: str) -> None:
     assert "d" not in signer.public_jwk
     signer.public_key.verify(alg, b"m", signer.sign(b"m"))
     assert SoftwareSigner.generate(alg).kid is None
+
+
+@pytest.mark.parametrize(
+    "x",
+    [
+        b"\xff" * 32,  # y >= p: not a canonical encoding (RFC 8032 §5.1.3 step 1)
+        (2).to_bytes(32, "little"),  # y = 2: x² = (y²-1)/(d·y²+1) has no square root mod p (step 2-3)
+    ],
+)
+def test_rfc8037_ed25519_x_off_the_curve_is_refused(x: bytes) -> None:
+    """RFC 8037 §2 'x' is an Ed25519 public key, so it must decode as a curve point (RFC 8032 §5.1.3);
+    ``cryptography`` would load any 32 bytes, so the import checks it."""
+    from ssi.encoding import b64url_encode
+    from ssi.keys import ed25519_point_is_valid
+
+    assert not ed25519_point_is_valid(x)
+    with pytest.raises(KeyError_) as info:
+        PublicKey.from_jwk({"kty": "OKP", "crv": "Ed25519", "x": b64url_encode(x)})
+    assert info.value.reason == "invalid_jwk"
+
+
+def test_rfc8032_valid_ed25519_points_pass_the_curve_check() -> None:
+    """Every generated Ed25519 key decodes as a curve point (positive control for the check above)."""
+    from ssi.keys import ed25519_point_is_valid
+
+    for _ in range(50):
+        assert ed25519_point_is_valid(PrivateKey.generate("EdDSA").public_key.raw_bytes())

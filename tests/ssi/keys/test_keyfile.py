@@ -114,7 +114,7 @@ def _tamperings(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
     case("extra header member", lambda d: d.update(note="x"))
     case("salt", lambda d: d["kdf"].update(salt=_flip(d["kdf"]["salt"])))
     case("kdf n", lambda d: d["kdf"].update(n=2**15 if d["kdf"]["n"] != 2**15 else 2**14))
-    case("kdf r", lambda d: d["kdf"].update(r=9))
+    # r has a single allowed value (8); changing it is refused as out of range (see the parameter test below)
     case("kdf p", lambda d: d["kdf"].update(p=2))
     case("kdf n not a power of two", lambda d: d["kdf"].update(n=2**14 + 2))
     case("nonce", lambda d: d["cipher"].update(nonce=_flip(d["cipher"]["nonce"])))
@@ -148,6 +148,7 @@ def test_tampered_key_file_on_disk_gives_key_file_error(tmp_path: Path, encrypte
     ("member", "value"),
     [
         ("n", 2**13),
+        ("n", 2**18),
         ("n", 2**21),
         ("n", 0),
         ("n", -(2**15)),
@@ -156,15 +157,18 @@ def test_tampered_key_file_on_disk_gives_key_file_error(tmp_path: Path, encrypte
         ("n", 32768.0),
         ("n", None),
         ("r", 7),
+        ("r", 9),
         ("r", 17),
         ("r", 2**30),
         ("p", 0),
+        ("p", 3),
         ("p", 5),
         ("p", 2**20),
     ],
 )
 def test_rfc7914_scrypt_parameters_out_of_range_are_refused(encrypted: dict[str, Any], member: str, value: Any) -> None:
-    """RFC 7914 §2 parameters bound the work a key file can demand: out-of-range values are refused, not run."""
+    """RFC 7914 §2 parameters bound the work a key file can demand (128·N·r bytes of memory; at most 128 MiB):
+    out-of-range values are refused, not run."""
     doc = _copy(encrypted)
     doc["kdf"][member] = value
     with pytest.raises(KeyFileError) as info:
