@@ -136,7 +136,8 @@ class HeldSdJwt:
         return jwk if isinstance(jwk, dict) else None
 
     def select(self, paths: Iterable[ClaimPath]) -> tuple[DisclosedClaim, ...]:
-        """The Disclosures that reveal ``paths`` (ancestors included, §7.2 step 2), in issuance order."""
+        """The Disclosures that reveal ``paths`` (ancestors included, §7.2 step 2), in payload processing order —
+        an order fixed by the credential, independent of the order of the request."""
         by_digest = {c.digest: c for c in self.disclosed}
         chosen: set[str] = set()
         for path in paths:
@@ -168,7 +169,7 @@ class HeldSdJwt:
 
         The serialization follows the issued form unless ``serialization`` says otherwise. JSON is returned as text.
         """
-        # select() keeps the order of the issued SD-JWT, not the order of the request (it would hint at the query).
+        # select() keeps the credential's own order, not the order of the request (that would hint at the query).
         encoded = tuple(c.disclosure.encoded for c in self.select(paths))
         parts = SdJwtParts(self.parts.issuer_jwt, encoded, None, self.parts.jws_json)
         kb = None
