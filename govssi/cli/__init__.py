@@ -21,9 +21,22 @@ app.add_typer(sdjwt.app, name="sdjwt")
 app.add_typer(ledger.app, name="ledger")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Entry point. Usage errors are one line on stderr with exit 2 (DESIGN.md §3), not click's multi-line panel."""
     try:
-        app()
+        result = app(args=argv, standalone_mode=False)
+    except typer.TyperException as exc:  # click's UsageError (exit 2) and friends, vendored by typer
+        code = int(getattr(exc, "exit_code", 1))
+        ctx = getattr(exc, "ctx", None)
+        where = f"; see '{ctx.command_path} --help'" if ctx is not None and code == 2 else ""
+        prefix = "usage: " if code == 2 else ""
+        message = exc.format_message().rstrip(".") or "a command is required"  # empty: no_args_is_help printed help
+        sys.stderr.write(f"govssi: {prefix}{message}{where}\n")
+        sys.exit(code)
+    except typer.Abort:
+        sys.stderr.write("govssi: aborted\n")
+        sys.exit(1)
     except KeyboardInterrupt:
         sys.stderr.write("govssi: interrupted\n")
         sys.exit(130)
+    sys.exit(result if isinstance(result, int) else 0)
