@@ -3,7 +3,8 @@
 - :func:`parse_did` / :func:`parse_did_url` — §3.1 / §3.2 syntax; :func:`resolve_did_url` — §3.2.2 relative URLs;
 - :class:`DidDocument` — §5 data model with strict JSON parsing (§6.2) and verification method look-up;
 - did:key (Multikey; Ed25519, P-256, secp256k1), did:jwk, did:web (through an injected fetcher);
-- :class:`DidResolver` — method drivers (:class:`DidMethodDriver`) and a TTL cache; :func:`default_resolver`.
+- :class:`DidResolver` — method drivers (:class:`DidMethodDriver`) and a TTL cache; :func:`default_resolver`;
+  :class:`ResolutionResult` — a document with its metadata (drivers implementing :class:`DidResolutionDriver`).
 """
 
 from ssi.did._did_jwk import (
@@ -25,7 +26,14 @@ from ssi.did._document import (
     VerificationRelationship,
 )
 from ssi.did._multikey import decode_multikey, encode_multikey
-from ssi.did._resolver import DidMethodDriver, DidResolver, default_resolver
+from ssi.did._resolver import (
+    DidMethodDriver,
+    DidResolutionDriver,
+    DidResolver,
+    ResolutionResult,
+    default_resolver,
+    did_parameters,
+)
 from ssi.did._syntax import Did, DidUrl, is_did, parse_did, parse_did_url, resolve_did_url
 
 __all__ = [
@@ -37,9 +45,11 @@ __all__ = [
     "DidJwkDriver",
     "DidKeyDriver",
     "DidMethodDriver",
+    "DidResolutionDriver",
     "DidResolver",
     "DidUrl",
     "DidWebDriver",
+    "ResolutionResult",
     "Service",
     "VerificationMethod",
     "VerificationRelationship",
@@ -47,6 +57,7 @@ __all__ = [
     "default_resolver",
     "did_jwk_from_public_key",
     "did_key_from_public_key",
+    "did_parameters",
     "did_web_http_fetcher",
     "did_web_to_url",
     "encode_multikey",

@@ -5,7 +5,10 @@ DID (§3.2.2) and every reference into the document must exist. Properties that 
 as they are (§4.1 extensibility) and written back on serialization.
 
 Verification method look-up (§5.2.2, §5.3) returns an :class:`ssi.keys.PublicKey` for the types govssi verifies
-with: ``JsonWebKey2020`` / ``JsonWebKey`` (``publicKeyJwk``) and ``Multikey`` (``publicKeyMultibase``).
+with: ``JsonWebKey2020`` / ``JsonWebKey`` (``publicKeyJwk``) and ``Multikey`` (``publicKeyMultibase``), plus the two
+suite-specific types the did:ethr method spec ("Known Key Types") produces for published keys:
+``Ed25519VerificationKey2020`` (``publicKeyMultibase`` of an ed25519-pub multicodec key) and
+``EcdsaSecp256k1VerificationKey2019`` (``publicKeyJwk`` on secp256k1).
 """
 
 from __future__ import annotations
@@ -38,6 +41,12 @@ RELATIONSHIPS: Final = (
 )
 JWK_TYPES: Final = frozenset({"JsonWebKey2020", "JsonWebKey"})
 MULTIKEY_TYPE: Final = "Multikey"
+#: Ed25519 Signature 2020 suite: publicKeyMultibase holds the ed25519-pub multicodec key (0xed01), base58btc.
+ED25519_2020_TYPE: Final = "Ed25519VerificationKey2020"
+#: ECDSA secp256k1 2019 suite as the did:ethr method spec uses it: publicKeyJwk with crv secp256k1.
+SECP256K1_2019_TYPE: Final = "EcdsaSecp256k1VerificationKey2019"
+#: Suite-specific types and the one algorithm their key may have.
+_SUITE_ALGS: Final = {ED25519_2020_TYPE: "EdDSA", SECP256K1_2019_TYPE: "ES256K"}
 
 # RFC 7517 §8.1.1 "Private" parameter information class (RFC 7518 §6.2.2, §6.3.2, §6.4.1; RFC 8037 §2).
 _PRIVATE_JWK_MEMBERS: Final = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
@@ -150,12 +159,14 @@ class VerificationMethod:
         return out
 
     def public_key(self) -> PublicKey:
-        """The verification key, for ``JsonWebKey2020``/``JsonWebKey`` and ``Multikey`` methods.
+        """The verification key, for ``JsonWebKey2020``/``JsonWebKey``, ``Multikey``, ``Ed25519VerificationKey2020``
+        and ``EcdsaSecp256k1VerificationKey2019`` methods.
 
         Raises ``DidError`` with ``unsupportedPublicKeyType`` for other types or key types govssi does not verify
-        with, and ``invalidPublicKey`` for malformed key material.
+        with, and ``invalidPublicKey`` for malformed key material (or a key of another algorithm than a
+        suite-specific type names).
         """
-        if self.type in JWK_TYPES and self.public_key_jwk is not None:
+        if (self.type in JWK_TYPES or self.type == SECP256K1_2019_TYPE) and self.public_key_jwk is not None:
             if not isinstance(self.public_key_jwk.get("crv"), str):
                 raise DidError("publicKeyJwk has no supported 'crv'", reason="unsupportedPublicKeyType")
             try:
@@ -163,13 +174,21 @@ class VerificationMethod:
             except KeyError_ as exc:
                 reason = "unsupportedPublicKeyType" if exc.reason == "unsupported_key" else "invalidPublicKey"
                 raise DidError(f"verification method key: {exc.description}", reason=reason) from exc
-            return key  # PublicKey.from_jwk refuses Ed25519 points off the curve
-        if self.type == MULTIKEY_TYPE and self.public_key_multibase is not None:
-            return decode_multikey(self.public_key_multibase)
+            return self._suite_checked(key)  # PublicKey.from_jwk refuses Ed25519 points off the curve
+        if self.type in (MULTIKEY_TYPE, ED25519_2020_TYPE) and self.public_key_multibase is not None:
+            return self._suite_checked(decode_multikey(self.public_key_multibase))
         raise DidError(
-            f"verification method type {self.type!r} is not supported (JsonWebKey2020, JsonWebKey, Multikey)",
+            f"verification method type {self.type!r} is not supported (JsonWebKey2020, JsonWebKey, Multikey, "
+            f"{ED25519_2020_TYPE}, {SECP256K1_2019_TYPE})",
             reason="unsupportedPublicKeyType",
         )
+
+    def _suite_checked(self, key: PublicKey) -> PublicKey:
+        expected = _SUITE_ALGS.get(self.type)
+        if expected is not None and key.alg != expected:
+            # A suite-specific type fixes the algorithm; another key under its name is an algorithm confusion.
+            raise DidError(f"a {self.type} verification method holds a {key.alg} key", reason="invalidPublicKey")
+        return key
 
 
 def _check_public_jwk(value: object) -> dict[str, Any]:
