@@ -7,7 +7,6 @@ change is visible as soon as it is mined, and :meth:`EthrTestChain.advance` move
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,9 +109,3 @@ class EthrTestChain:
 
 def did_of(controller: EthrDidController) -> str:
     return controller.did(CHAIN_ID)
-
-
-def rpc_counts(provider: CountingProvider, action: Callable[[], object]) -> Iterator[tuple[str, int]]:
-    provider.reset()
-    action()
-    yield from sorted(provider.calls.items())
