@@ -15,12 +15,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from eth_keys.datatypes import PrivateKey
 from eth_utils.crypto import keccak
 from web3 import EthereumTesterProvider, Web3
 from web3.contract import Contract
 
 from ledger import erc1056
+from ledger.client import SoftwareChainSigner
 from ledger.contracts import DID_REGISTRY, load_artifact
 
 __all__ = ["GasFigure", "format_table", "main", "measure_gas"]
@@ -56,10 +56,10 @@ class _Bench:
         self.registry: Contract = self.w3.eth.contract(address=address, abi=artifact.abi)
         self._next_key = 0
 
-    def signing_key(self) -> PrivateKey:
+    def signing_key(self) -> SoftwareChainSigner:
         """A new deterministic key whose address has never been used (an identity that only signs)."""
         self._next_key += 1
-        return PrivateKey(keccak(f"govssi gas report key {self._next_key}".encode()))
+        return SoftwareChainSigner.from_private_bytes(keccak(f"govssi gas report key {self._next_key}".encode()))
 
     def send(self, call: Any, sender: str) -> int:
         receipt = self.w3.eth.wait_for_transaction_receipt(call.transact({"from": sender}))
@@ -71,9 +71,9 @@ class _Bench:
         owner = self.registry.functions.identityOwner(identity).call()
         return int(self.registry.functions.nonce(owner).call())
 
-    def sign(self, key: PrivateKey, digest: bytes) -> tuple[int, bytes, bytes]:
-        signature = key.sign_msg_hash(digest)
-        return signature.v + 27, signature.r.to_bytes(32, "big"), signature.s.to_bytes(32, "big")
+    def sign(self, key: SoftwareChainSigner, digest: bytes) -> tuple[int, bytes, bytes]:
+        signature = key.sign_digest(digest)
+        return signature.v, signature.r.to_bytes(32, "big"), signature.s.to_bytes(32, "big")
 
 
 def measure_gas() -> list[GasFigure]:
@@ -116,44 +116,44 @@ def measure_gas() -> list[GasFigure]:
     )
 
     # Signed calls: the identity's key only signs; a relayer pays.
-    signers: dict[str, PrivateKey] = {}
+    signers: dict[str, SoftwareChainSigner] = {}
     identities: dict[str, str] = {}
 
-    def signed(function: str, make_call: Callable[[str, int, PrivateKey], Any]) -> Callable[[bool], int]:
+    def signed(function: str, make_call: Callable[[str, int, SoftwareChainSigner], Any]) -> Callable[[bool], int]:
         def run(first: bool) -> int:
             if first:
                 signers[function] = bench.signing_key()
-                identities[function] = signers[function].public_key.to_checksum_address()
+                identities[function] = signers[function].address
             identity = identities[function]
             return bench.send(make_call(identity, bench.nonce_of_owner(identity), signers[function]), relayer)
 
         return run
 
-    def change_owner_signed(identity: str, nonce: int, key: PrivateKey) -> Any:
+    def change_owner_signed(identity: str, nonce: int, key: SoftwareChainSigner) -> Any:
         new_key = bench.signing_key()
-        new_owner = new_key.public_key.to_checksum_address()
+        new_owner = new_key.address
         v, r, s = bench.sign(key, erc1056.change_owner_digest(address, nonce, identity, new_owner=new_owner))
         signers["changeOwnerSigned"] = new_key  # the new owner signs the next change
         return registry.functions.changeOwnerSigned(identity, v, r, s, new_owner)
 
-    def add_delegate_signed(identity: str, nonce: int, key: PrivateKey) -> Any:
+    def add_delegate_signed(identity: str, nonce: int, key: SoftwareChainSigner) -> Any:
         digest = erc1056.add_delegate_digest(
             address, nonce, identity, delegate_type=VERI_KEY, delegate=delegate, validity=ONE_DAY
         )
         return registry.functions.addDelegateSigned(identity, *bench.sign(key, digest), VERI_KEY, delegate, ONE_DAY)
 
-    def revoke_delegate_signed(identity: str, nonce: int, key: PrivateKey) -> Any:
+    def revoke_delegate_signed(identity: str, nonce: int, key: SoftwareChainSigner) -> Any:
         digest = erc1056.revoke_delegate_digest(address, nonce, identity, delegate_type=VERI_KEY, delegate=delegate)
         return registry.functions.revokeDelegateSigned(identity, *bench.sign(key, digest), VERI_KEY, delegate)
 
-    def set_attribute_signed(identity: str, nonce: int, key: PrivateKey) -> Any:
+    def set_attribute_signed(identity: str, nonce: int, key: SoftwareChainSigner) -> Any:
         digest = erc1056.set_attribute_digest(
             address, nonce, identity, name=PUB_KEY_NAME, value=PUB_KEY_VALUE, validity=ONE_DAY
         )
         v, r, s = bench.sign(key, digest)
         return registry.functions.setAttributeSigned(identity, v, r, s, PUB_KEY_NAME, PUB_KEY_VALUE, ONE_DAY)
 
-    def revoke_attribute_signed(identity: str, nonce: int, key: PrivateKey) -> Any:
+    def revoke_attribute_signed(identity: str, nonce: int, key: SoftwareChainSigner) -> Any:
         digest = erc1056.revoke_attribute_digest(address, nonce, identity, name=PUB_KEY_NAME, value=PUB_KEY_VALUE)
         v, r, s = bench.sign(key, digest)
         return registry.functions.revokeAttributeSigned(identity, v, r, s, PUB_KEY_NAME, PUB_KEY_VALUE)

@@ -1,5 +1,8 @@
-"""``govssi did``: resolve DIDs (did:key, did:jwk, did:web; did:ethr with ``--rpc``/``--registry``) and anchor a
-did:ethr (``govssi did create ethr``)."""
+"""``govssi did``: resolve DIDs (did:key, did:jwk, did:web; did:ethr with ``--registry`` and ``--rpc``) and anchor a
+did:ethr (``govssi did create ethr``).
+
+``--rpc`` lists one or more JSON-RPC URLs (comma-separated, failover) and defaults to ``$GOVSSI_CHAIN_RPC``
+(``govssi.cli._chain``); reads and the anchoring transaction go through ``ledger.client``."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from govssi.cli._chain import CHAIN_RPC_ENV, RPC_HELP, chain_client, required_rpc_urls, rpc_urls
 from govssi.cli._output import emit, fail, guarded, usage_error
 
 app = typer.Typer(help="Resolve and create DIDs (W3C DID Core 1.0).", no_args_is_help=True)
@@ -18,16 +22,24 @@ app.add_typer(create_app, name="create")
 DEFAULT_VALIDITY = 365 * 24 * 3600
 
 
-def _check_chain_options(rpc: str | None, registry: str | None) -> None:
-    if (rpc is None) != (registry is None):
-        usage_error("--rpc and --registry go together (the chain's JSON-RPC URL and its ERC-1056 registry)")
-    if rpc is not None and not rpc.startswith(("http://", "https://")):
-        usage_error("--rpc must be an http:// or https:// URL")
-    if registry is not None:
-        from eth_utils.address import is_address
+def _check_registry(registry: str) -> None:
+    from eth_utils.address import is_address
 
-        if not is_address(registry):
-            usage_error("--registry must be a 0x address (40 hex digits)")
+    if not is_address(registry):
+        usage_error("--registry must be a 0x address (40 hex digits)")
+
+
+def _chain_options(rpc: str | None, registry: str | None) -> list[str] | None:
+    """The chain's URLs for did:ethr: ``--rpc`` (or ``$GOVSSI_CHAIN_RPC``) and ``--registry`` go together."""
+    if registry is None:
+        if rpc is not None:
+            usage_error("--rpc and --registry go together (the chain's JSON-RPC URLs and its ERC-1056 registry)")
+        return None
+    _check_registry(registry)
+    urls = rpc_urls(rpc)
+    if urls is None:
+        usage_error(f"--registry needs --rpc (or {CHAIN_RPC_ENV}): the chain's JSON-RPC URLs")
+    return urls
 
 
 @app.command("resolve")
@@ -47,10 +59,13 @@ def resolve(
             help="Development and tests only: fetch did:web:localhost… over plain HTTP, and allow loopback addresses.",
         ),
     ] = False,
-    rpc: Annotated[str | None, typer.Option("--rpc", help="JSON-RPC URL of the chain for did:ethr.")] = None,
+    rpc: Annotated[str | None, typer.Option("--rpc", help="did:ethr: " + RPC_HELP)] = None,
     registry: Annotated[
         str | None, typer.Option("--registry", help="Address of the ERC-1056 DID registry on that chain.")
     ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=0.1, help="did:ethr: seconds to wait for the chain's nodes.")
+    ] = 10.0,
     metadata: Annotated[
         bool,
         typer.Option(
@@ -60,15 +75,16 @@ def resolve(
     ] = False,
 ) -> None:
     """Resolve a DID and print its DID document (application/did+json) on stdout."""
-    _check_chain_options(rpc, registry)
+    urls = _chain_options(rpc, registry)
     from ssi.did import default_resolver, did_web_http_fetcher
 
     fetcher = did_web_http_fetcher(allow_http=allow_http_loopback, allow_loopback=allow_http_loopback)
     resolver = default_resolver(fetcher=fetcher, cache_ttl=0, http_for_localhost=allow_http_loopback)
-    if rpc is not None and registry is not None:
+    if urls is not None and registry is not None:
         from ledger.did_ethr import EthrDidDriver
 
-        resolver.register(EthrDidDriver.for_rpc(rpc, registry))
+        client = chain_client(urls, timeout=timeout)
+        resolver.register(EthrDidDriver({client.chain_id: (client.w3, registry)}))
     if not metadata and "?" not in did:
         emit(resolver.resolve(did).to_json())
         return
@@ -79,7 +95,6 @@ def resolve(
 @create_app.command("ethr")
 @guarded
 def create_ethr(
-    rpc: Annotated[str, typer.Option("--rpc", help="JSON-RPC URL of the chain, e.g. http://127.0.0.1:8545.")],
     registry: Annotated[str, typer.Option("--registry", help="Address of the ERC-1056 DID registry on that chain.")],
     signing_key: Annotated[
         Path,
@@ -89,6 +104,7 @@ def create_ethr(
             "part is used.",
         ),
     ],
+    rpc: Annotated[str | None, typer.Option("--rpc", help=RPC_HELP)] = None,
     controller_key_file: Annotated[
         Path | None,
         typer.Option(
@@ -101,40 +117,44 @@ def create_ethr(
         int, typer.Option("--validity", min=1, help="Seconds the published key stays valid [default: one year].")
     ] = DEFAULT_VALIDITY,
     timeout: Annotated[
-        float, typer.Option("--timeout", min=0.1, help="Seconds to wait for the node and for the transaction.")
+        float, typer.Option("--timeout", min=0.1, help="Seconds to wait for the nodes and for the transaction.")
     ] = 60.0,
+    confirmations: Annotated[
+        int, typer.Option("--confirmations", min=0, help="Blocks on top of the transaction before the DID counts.")
+    ] = 0,
 ) -> None:
     """Anchor a did:ethr: publish the signing key as a veriKey attribute of the controller key's identity.
 
     Prints {"did", "chain_id", "verification_method", "controller_key_file", "registry"}.
     """
-    _check_chain_options(rpc, registry)
+    _check_registry(registry)
+    urls = required_rpc_urls(rpc)
     import os
 
     from govssi.cli._files import PASSPHRASE_ENV, load_private, load_public
-    from ledger.accounts import SoftwareChainAccount
-    from ledger.did_ethr import EthrDidController, EthrDidDriver, RegistryReader, connect, key_attribute
+    from ledger.client import SoftwareChainSigner
+    from ledger.did_ethr import EthrDidController, EthrDidDriver, RegistryReader, key_attribute
     from ssi.keys import PrivateKey, write_key_file
 
     public_key = load_public(signing_key)
     key_attribute(public_key)  # every key type ssi holds has a did:ethr attribute; refuse early if not
-    w3 = connect(rpc, timeout=min(timeout, 10.0))
-    reader = RegistryReader(w3, registry)
-    chain_id = reader.chain_id()
-    if not bytes(w3.eth.get_code(reader.registry)):
-        fail("no_registry", f"there is no contract at {reader.registry} on chain {chain_id}")
-    if controller_key_file is None:
-        controller_key_file = signing_key.with_name(f"{signing_key.name.split('.')[0]}.controller.jwk")
-        controller = PrivateKey.generate("ES256K")
-        write_key_file(controller_key_file, controller, passphrase=os.environ.get(PASSPHRASE_ENV) or None)
-    else:
-        controller, _ = load_private(controller_key_file)
-        if controller.alg != "ES256K":
-            fail("wrong_curve", f"{controller_key_file} holds a {controller.alg} key, not secp256k1")
-    ethr = EthrDidController(w3, reader.registry, SoftwareChainAccount(controller), timeout=timeout)
-    ethr.publish_key(public_key, validity=validity)
-    did = ethr.did(chain_id)
-    document = EthrDidDriver({chain_id: (w3, reader.registry)}).resolve(did)
+    with chain_client(urls, timeout=timeout, confirmations=confirmations) as client:
+        chain_id = client.chain_id
+        reader = RegistryReader(client.w3, registry)
+        if not client.code(reader.registry):
+            fail("no_registry", f"there is no contract at {reader.registry} on chain {chain_id}")
+        if controller_key_file is None:
+            controller_key_file = signing_key.with_name(f"{signing_key.name.split('.')[0]}.controller.jwk")
+            controller = PrivateKey.generate("ES256K")
+            write_key_file(controller_key_file, controller, passphrase=os.environ.get(PASSPHRASE_ENV) or None)
+        else:
+            controller, _ = load_private(controller_key_file)
+            if controller.alg != "ES256K":
+                fail("wrong_curve", f"{controller_key_file} holds a {controller.alg} key, not secp256k1")
+        ethr = EthrDidController(client, reader.registry, SoftwareChainSigner(controller), timeout=timeout)
+        ethr.publish_key(public_key, validity=validity)
+        did = ethr.did(chain_id)
+        document = EthrDidDriver({chain_id: (client.w3, reader.registry)}).resolve(did)
     thumbprint = public_key.thumbprint()
     method_id: Any = next(
         (vm.id for vm in document.verification_method if _thumbprint(vm.to_json()) == thumbprint), None

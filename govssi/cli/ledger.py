@@ -2,7 +2,8 @@
 
 ``govssi ledger node`` serves a persistent local chain (``ledger.node``) over Ethereum JSON-RPC on 127.0.0.1 and prints
 one JSON line (``rpc_url``, ``chain_id``, ``block_number``, ``data_dir``) when it is ready; SIGTERM or Ctrl-C stop it
-cleanly. ``govssi ledger deploy`` deploys the contracts to any JSON-RPC endpoint and prints where they are.
+cleanly. ``govssi ledger deploy`` deploys the contracts to any chain and prints where they are; ``--rpc`` (or
+``GOVSSI_CHAIN_RPC``) lists one or more JSON-RPC URLs, tried in order with failover (``govssi.cli._chain``).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from typing import Annotated
 
 import typer
 
+from govssi.cli._chain import RPC_HELP, chain_client, required_rpc_urls
 from govssi.cli._files import load_private
-from govssi.cli._output import emit, fail, guarded, usage_error
+from govssi.cli._output import emit, fail, guarded
 
 app = typer.Typer(help="Run a local chain node and deploy govssi's contracts.", no_args_is_help=True)
 
@@ -109,24 +111,26 @@ def _replay_progress() -> Callable[[int, int], None] | None:
 @app.command("deploy")
 @guarded
 def deploy(
-    rpc: Annotated[str, typer.Option("--rpc", help="JSON-RPC URL of the chain, e.g. http://127.0.0.1:8545.")],
     key: Annotated[
         Path,
         typer.Option("--key", help="secp256k1 (ES256K) private JWK or encrypted key file ($GOVSSI_KEY_PASSPHRASE)."),
     ],
+    rpc: Annotated[str | None, typer.Option("--rpc", help=RPC_HELP)] = None,
     timeout: Annotated[
-        float, typer.Option("--timeout", min=0.1, help="Seconds to wait for the node and for each deployment.")
+        float, typer.Option("--timeout", min=0.1, help="Seconds to wait for the nodes and for each deployment.")
     ] = 60.0,
+    confirmations: Annotated[
+        int, typer.Option("--confirmations", min=0, help="Blocks on top of each deployment before it counts.")
+    ] = 0,
 ) -> None:
     """Deploy govssi's contracts and print their addresses as JSON."""
-    if not rpc.startswith(("http://", "https://")):
-        usage_error("--rpc must be an http:// or https:// URL")
-    from ledger.accounts import SoftwareChainAccount
-    from ledger.deploy import connect, deploy_contracts
+    urls = required_rpc_urls(rpc)
+    from ledger.client import SoftwareChainSigner
+    from ledger.deploy import deploy_contracts
 
     private_key, _ = load_private(key)
     if private_key.alg != "ES256K":
         fail("wrong_curve", f"{key} holds a {private_key.alg} key; chain accounts need secp256k1 (ES256K)")
-    account = SoftwareChainAccount(private_key)
-    w3 = connect(rpc, timeout=min(timeout, 10.0))
-    emit(deploy_contracts(w3, account, timeout=timeout).to_json())
+    signer = SoftwareChainSigner(private_key)
+    with chain_client(urls, timeout=timeout, confirmations=confirmations) as client:
+        emit(deploy_contracts(client, signer, timeout=timeout).to_json())

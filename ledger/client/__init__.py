@@ -27,7 +27,7 @@ from ledger.client.signer import (
     recover_address,
     recoverable_signature,
 )
-from ledger.client.transactions import SignedTransaction, SignerAccount, sign_transaction
+from ledger.client.transactions import SignedTransaction, SignerAccount, sign_transaction, signer_of
 
 __all__ = [
     "SECP256K1_N",
@@ -50,4 +50,5 @@ __all__ = [
     "recover_address",
     "recoverable_signature",
     "sign_transaction",
+    "signer_of",
 ]

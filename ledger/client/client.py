@@ -38,15 +38,17 @@ from web3.contract import Contract
 from web3.contract.contract import ContractConstructor, ContractEvent, ContractFunction
 from web3.exceptions import ContractLogicError, TransactionNotFound, Web3Exception, Web3RPCError
 from web3.middleware import ExtraDataToPOAMiddleware
+from web3.providers import BaseProvider
 from web3.types import BlockIdentifier, EventData, FilterParams, LogReceipt, TxParams, TxReceipt
 
-from ledger.client.endpoints import FailoverPolicy, FailoverProvider
+from ledger.client.endpoints import EndpointStatus, FailoverPolicy, FailoverProvider
 from ledger.client.nonces import Nonces
 from ledger.client.signer import ChainSigner
 from ledger.client.transactions import SignedTransaction, sign_transaction
 from ledger.contracts import ContractArtifact
 from ledger.errors import (
     ChainError,
+    ChainIdMismatch,
     ChainUnavailable,
     ExecutionReverted,
     TransactionFailed,
@@ -148,13 +150,18 @@ class ChainClient:
     """A chain behind one or more JSON-RPC URLs (``GOVSSI_CHAIN_RPC``), for reading contracts and sending signed
     transactions. Thread-safe: share one per process.
 
+    ``urls`` is a list of URLs or a comma-separated string (failover, :class:`FailoverProvider`), or a web3 provider
+    used as it is — :class:`ledger.node.LocalChainProvider` for the in-process chain; such a provider has no failover,
+    and its transport failures must be :class:`~ledger.errors.ChainUnavailable` (the in-process chain has none).
+    :meth:`from_web3` makes a client for an existing :class:`Web3`.
+
     ``chain_id`` is checked against every endpoint (:meth:`connect` does it at once; otherwise the first request that
     needs it does). ``clock`` (monotonic seconds) and ``sleep`` decide every timeout and are injectable.
     """
 
     def __init__(
         self,
-        urls: str | Sequence[str],
+        urls: str | Sequence[str] | BaseProvider,
         *,
         chain_id: int | None = None,
         policy: ClientPolicy | None = None,
@@ -163,24 +170,57 @@ class ChainClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.policy = policy or ClientPolicy()
-        self.provider = FailoverProvider(urls, policy=failover, chain_id=chain_id, clock=clock)
+        self.provider: BaseProvider
+        if isinstance(urls, BaseProvider):
+            if failover is not None:
+                raise ValueError("a failover policy applies to JSON-RPC URLs, not to a given provider")
+            self.provider = urls
+        else:
+            self.provider = FailoverProvider(urls, policy=failover, chain_id=chain_id, clock=clock)
         self.w3 = Web3(self.provider)
         self.w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
         self._clock = clock
         self._sleep = sleep
+        self._chain_id = chain_id
         self._checked = False
         self._nonces = Nonces(self._pending_count)
 
     @classmethod
-    def connect(cls, urls: str | Sequence[str], **options: Any) -> ChainClient:
+    def connect(cls, urls: str | Sequence[str] | BaseProvider, **options: Any) -> ChainClient:
         """A client whose endpoints have been asked for their chain id (they must agree): fails fast on a wrong URL."""
         client = cls(urls, **options)
         client.check_chain_id()
         return client
 
+    @classmethod
+    def from_web3(cls, w3: Web3, **options: Any) -> ChainClient:
+        """A client for the node behind an existing :class:`Web3`: its HTTP URL (with this client's timeouts and
+        error mapping), or its provider as it is (in-process chain)."""
+        url = getattr(w3.provider, "endpoint_uri", None)
+        if isinstance(url, str) and url.startswith(("http://", "https://")):
+            return cls([url], **options)
+        return cls(w3.provider, **options)
+
+    @property
+    def failover(self) -> FailoverProvider | None:
+        """The failover provider over the configured URLs (``None`` for a client over a given provider)."""
+        return self.provider if isinstance(self.provider, FailoverProvider) else None
+
+    def status(self) -> list[EndpointStatus]:
+        """The endpoints' state, for health pages (empty for a client over a given provider)."""
+        failover = self.failover
+        return failover.status() if failover is not None else []
+
     def check_chain_id(self) -> int:
         """Ask every endpoint for its chain id; raises ``ChainIdMismatch`` / ``ChainUnavailable``."""
-        chain_id = self.provider.check_chain_id()
+        failover = self.failover
+        if failover is not None:
+            chain_id = failover.check_chain_id()
+        else:
+            chain_id = self._rpc("eth_chainId", lambda: int(self.w3.eth.chain_id))
+            if self._chain_id is not None and chain_id != self._chain_id:
+                raise ChainIdMismatch(f"the node is chain {chain_id}; expected chain {self._chain_id}")
+        self._chain_id = chain_id
         self._checked = True
         return chain_id
 
@@ -188,12 +228,13 @@ class ChainClient:
     def chain_id(self) -> int:
         if not self._checked:
             return self.check_chain_id()
-        chain_id = self.provider.chain_id
-        assert chain_id is not None  # set by check_chain_id
-        return chain_id
+        assert self._chain_id is not None  # set by check_chain_id
+        return self._chain_id
 
     def close(self) -> None:
-        self.provider.close()
+        failover = self.failover
+        if failover is not None:
+            failover.close()
 
     def __enter__(self) -> ChainClient:
         return self
@@ -226,6 +267,11 @@ class ChainClient:
         """``eth_getTransactionCount``: the account's nonce at ``block`` (``"pending"`` counts what nodes hold)."""
         checksummed = to_checksum_address(address)
         return self._rpc("eth_getTransactionCount", lambda: int(self.w3.eth.get_transaction_count(checksummed, block)))
+
+    def code(self, address: str, block: BlockIdentifier = "latest") -> bytes:
+        """``eth_getCode``: the runtime code at ``address`` (empty for an account without code)."""
+        checksummed = to_checksum_address(address)
+        return self._rpc("eth_getCode", lambda: bytes(self.w3.eth.get_code(checksummed, block)))
 
     def contract(self, address: str, abi: Sequence[Mapping[str, Any]] | ContractArtifact) -> Contract:
         """A contract at ``address`` bound to this client (its calls, events and transactions go through failover)."""

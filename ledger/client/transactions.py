@@ -26,7 +26,7 @@ from eth_utils.crypto import keccak
 
 from ledger.client.signer import ChainSigner
 
-__all__ = ["SignedTransaction", "SignerAccount", "sign_transaction"]
+__all__ = ["SignedTransaction", "SignerAccount", "sign_transaction", "signer_of"]
 
 _EIP155_OFFSET = 35
 
@@ -79,7 +79,7 @@ def sign_transaction(signer: ChainSigner, transaction: Mapping[str, Any]) -> Sig
 
 class SignerAccount:
     """A :class:`ledger.accounts.ChainAccount` (``address`` + ``sign_transaction`` -> raw bytes) over a
-    :class:`ChainSigner`, for code that takes accounts (``ledger.deploy``)."""
+    :class:`ChainSigner`, for code that takes accounts; :func:`signer_of` unwraps it where a signer is needed."""
 
     __slots__ = ("signer",)
 
@@ -95,3 +95,14 @@ class SignerAccount:
 
     def __repr__(self) -> str:
         return f"SignerAccount(address={self.address!r})"
+
+
+def signer_of(sender: ChainSigner | SignerAccount) -> ChainSigner:
+    """The :class:`ChainSigner` that signs for ``sender`` (a signer, or a :class:`SignerAccount` such as
+    ``ledger.accounts.SoftwareChainAccount``). Anything else — an eth-account ``LocalAccount`` holding a raw private
+    key, say — is refused: every chain key of govssi signs through the protocol."""
+    if isinstance(sender, SignerAccount):
+        return sender.signer
+    if isinstance(sender, ChainSigner):
+        return sender
+    raise TypeError(f"a chain sender is a ChainSigner or a SignerAccount, not {type(sender).__name__}")

@@ -2,31 +2,32 @@
 
 "All state changes in ERC1056 require authorization from the current controller (owner) of the identity. Direct
 transactions must originate from the owner address". :class:`EthrDidController` sends those direct transactions from
-the owner's :class:`ledger.accounts.ChainAccount`; on govssi's zero-fee chains the owner needs no ether.
+the owner's :class:`ledger.client.ChainSigner` (the key never leaves it); on govssi's zero-fee chains the owner needs
+no ether.
 
-Every transaction goes through :func:`send_transaction`, the one place that talks to the node for writing; it uses
-web3 directly for now and is where ``ledger.client`` (failover, nonce management, confirmations) takes over.
+Every transaction goes through :class:`ledger.client.ChainClient` (:meth:`~ledger.client.ChainClient.transact`):
+failover over the chain's endpoints, nonce management for concurrent senders, idempotent delivery (a resent
+transaction never applies twice) and the configured confirmation depth. :func:`send_transaction` is the same for raw
+call data.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any, Final
 
 from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
 from web3 import Web3
-from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
+from web3.types import TxReceipt
 
-from ledger.accounts import ChainAccount
+from ledger.client import ChainClient, ChainSigner, SignerAccount, signer_of
 from ledger.contracts import DID_REGISTRY, load_artifact
 from ledger.did_ethr._identifier import ethr_did
 from ledger.did_ethr._keys import key_attribute
 from ledger.did_ethr._lifecycle import compromise_mark
-from ledger.did_ethr._registry import rpc_errors
 from ledger.erc1056 import bytes32
-from ssi.errors import ChainError, ChainUnavailable, ExecutionReverted, TransactionRejected
+from ssi.errors import ChainError
 from ssi.keys import PublicKey
 
 __all__ = ["DEFAULT_VALIDITY", "EthrDidController", "RegistryChange", "send_transaction"]
@@ -36,100 +37,85 @@ DEFAULT_VALIDITY: Final = 365 * 24 * 3600
 #: Compromise marks are final whatever their validTo; a century keeps them in every resolver's view as well.
 MARK_VALIDITY: Final = 100 * DEFAULT_VALIDITY
 ZERO_ADDRESS: Final = "0x0000000000000000000000000000000000000000"
-#: Gas headroom over the node's estimate (estimates are exact minimums).
-GAS_MARGIN: Final = 1.2
 
 
 @dataclass(frozen=True, slots=True)
 class RegistryChange:
-    """A mined registry transaction."""
+    """A mined (and, with ``confirmations``, confirmed) registry transaction."""
 
     transaction_hash: str
     block_number: int
 
+    @classmethod
+    def from_receipt(cls, receipt: TxReceipt) -> RegistryChange:
+        return cls(transaction_hash="0x" + bytes(receipt["transactionHash"]).hex(), block_number=receipt["blockNumber"])
+
+
+def _client(chain: ChainClient | Web3) -> ChainClient:
+    return chain if isinstance(chain, ChainClient) else ChainClient.from_web3(chain)
+
 
 def send_transaction(
-    w3: Web3, account: ChainAccount, to: str, data: bytes, *, timeout: float = 60.0, poll: float = 0.05
+    chain: ChainClient | Web3,
+    sender: ChainSigner | SignerAccount,
+    to: str,
+    data: bytes,
+    *,
+    confirmations: int | None = None,
+    timeout: float | None = 60.0,
 ) -> RegistryChange:
-    """Sign and send a call to ``to`` from ``account``; wait until it is mined with status 1.
+    """Sign ``data`` to ``to`` with ``sender`` and send it through the chain client; wait for status 1 and
+    ``confirmations`` blocks on top (default: the client's policy; ``timeout`` bounds the wait, ``None``: the policy's).
 
-    Raises ``TransactionRejected`` (the node refused it), ``ExecutionReverted`` (it would revert or did),
-    ``ChainUnavailable`` (no node, or not mined within ``timeout``).
+    Raises ``TransactionFailed`` (an ``ExecutionReverted``: it would revert, or did), ``TransactionRejected`` (the
+    node refused it), ``ChainUnavailable`` (no node answered; ``TransactionNotConfirmed`` when its fate is unknown in
+    time — the attached raw bytes may be resent, they cannot apply twice).
     """
-    endpoint = str(getattr(w3.provider, "endpoint_uri", None) or type(w3.provider).__name__)
-    deadline = time.monotonic() + timeout
-    with rpc_errors(endpoint, "sending a registry transaction"):
-        sender: ChecksumAddress = to_checksum_address(account.address)
-        call: Any = {"from": sender, "to": to, "data": data, "value": 0}
-        try:
-            gas = int(w3.eth.estimate_gas(call))
-        except ContractLogicError as exc:
-            raise ExecutionReverted(f"the registry refused the change: {exc.message or 'reverted'}") from None
-        transaction: dict[str, Any] = {
-            "chainId": int(w3.eth.chain_id),
-            "nonce": int(w3.eth.get_transaction_count(sender, "pending")),
-            "to": to,
-            "value": 0,
-            "data": data,
-            "gas": int(gas * GAS_MARGIN),
-            **_fees(w3),
-        }
-        try:
-            tx_hash = w3.eth.send_raw_transaction(account.sign_transaction(transaction))
-        except Web3RPCError as exc:
-            raise TransactionRejected(f"the node refused the transaction: {exc.message}") from None
-        receipt = None
-        while receipt is None:
-            try:
-                receipt = w3.eth.get_transaction_receipt(tx_hash)
-            except TransactionNotFound:
-                if time.monotonic() >= deadline:
-                    raise ChainUnavailable(
-                        f"transaction {tx_hash.to_0x_hex()} not mined within {timeout:g} s"
-                    ) from None
-                time.sleep(poll)
-    if receipt["status"] != 1:
-        raise ExecutionReverted(f"transaction {tx_hash.to_0x_hex()} reverted (receipt status 0)")
-    return RegistryChange(transaction_hash=tx_hash.to_0x_hex(), block_number=int(receipt["blockNumber"]))
-
-
-def _fees(w3: Web3) -> dict[str, int]:
-    """EIP-1559 fees when the chain has a base fee (``2 * baseFee + tip``), else a legacy gas price."""
-    base_fee = w3.eth.get_block("latest").get("baseFeePerGas")
-    if base_fee is None:
-        return {"gasPrice": int(w3.eth.gas_price)}
-    tip = int(w3.eth.max_priority_fee) if int(base_fee) > 0 else 0
-    return {"maxFeePerGas": 2 * int(base_fee) + tip, "maxPriorityFeePerGas": tip}
+    client = _client(chain)
+    signed = client.send(signer_of(sender), to=to, data=bytes(data))
+    return RegistryChange.from_receipt(client.wait_for_receipt(signed, confirmations=confirmations, timeout=timeout))
 
 
 class EthrDidController:
     """The owner's side of one did:ethr identity (ERC-1056 direct calls).
 
-    ``identity`` defaults to the owner's own address (a new did:ethr is controlled by itself).
+    ``chain`` is a :class:`ChainClient` (a :class:`Web3` is wrapped in one; share one client per process so its nonce
+    management sees every transaction of the owner). ``owner`` is a :class:`ChainSigner` (or a
+    :class:`~ledger.client.SignerAccount`). ``identity`` defaults to the owner's own address (a new did:ethr is
+    controlled by itself). ``confirmations`` (default: the client's policy) and ``timeout`` (seconds) apply to every
+    change.
     """
 
     def __init__(
-        self, w3: Web3, registry: str, owner: ChainAccount, *, identity: str | None = None, timeout: float = 60.0
+        self,
+        chain: ChainClient | Web3,
+        registry: str,
+        owner: ChainSigner | SignerAccount,
+        *,
+        identity: str | None = None,
+        confirmations: int | None = None,
+        timeout: float = 60.0,
     ) -> None:
-        self.w3 = w3
+        self.client = _client(chain)
+        self.w3 = self.client.w3
         self._registry: ChecksumAddress = to_checksum_address(registry)
         self.registry = str(self._registry)
-        self.owner = owner
-        self.identity = str(to_checksum_address(identity or owner.address))
+        self.owner = signer_of(owner)
+        self.identity = str(to_checksum_address(identity or self.owner.address))
+        if confirmations is not None and confirmations < 0:
+            raise ValueError("confirmations must be >= 0")
+        self.confirmations = confirmations
         self.timeout = timeout
-        self._contract = w3.eth.contract(address=self._registry, abi=load_artifact(DID_REGISTRY).abi)
+        self._contract = self.client.contract(self._registry, load_artifact(DID_REGISTRY))
 
     def did(self, chain_id: int | None = None) -> str:
         """The did:ethr of the identity on ``chain_id`` (default: the connected chain)."""
-        if chain_id is None:
-            endpoint = str(getattr(self.w3.provider, "endpoint_uri", None) or type(self.w3.provider).__name__)
-            with rpc_errors(endpoint, "eth_chainId"):
-                chain_id = int(self.w3.eth.chain_id)
-        return ethr_did(self.identity, chain_id)
+        return ethr_did(self.identity, self.client.chain_id if chain_id is None else chain_id)
 
     def _send(self, function: str, *args: Any) -> RegistryChange:
-        data = bytes.fromhex(self._contract.encode_abi(function, [self.identity, *args])[2:])
-        return send_transaction(self.w3, self.owner, self.registry, data, timeout=self.timeout)
+        call = self._contract.get_function_by_name(function)(self.identity, *args)
+        receipt = self.client.transact(call, sender=self.owner, confirmations=self.confirmations, timeout=self.timeout)
+        return RegistryChange.from_receipt(receipt)
 
     # -- ERC-1056 ------------------------------------------------------------------------------------------------------
 

@@ -19,8 +19,8 @@ from eth_utils.address import to_checksum_address
 from typer.testing import CliRunner
 
 from govssi.cli import app
-from ledger.accounts import SoftwareChainAccount, ethereum_address
-from ledger.deploy import connect, deploy_contracts
+from ledger.client import ChainClient, SoftwareChainSigner, ethereum_address
+from ledger.deploy import deploy_contracts
 from ledger.did_ethr import EthrDidDriver
 from ledger.node import EthereumApi, JsonRpcHandler, LocalChain, RpcServer, serve
 from ssi.did import DidDocument
@@ -34,7 +34,8 @@ Runner = Callable[..., subprocess.CompletedProcess[str]]
 @pytest.fixture(scope="module")
 def node() -> Iterator[tuple[RpcServer, str]]:
     server = serve(JsonRpcHandler(EthereumApi(LocalChain.in_memory(1337))))
-    registry = deploy_contracts(connect(server.url), SoftwareChainAccount(PrivateKey.generate("ES256K"))).did_registry
+    with ChainClient(server.url) as client:
+        registry = deploy_contracts(client, SoftwareChainSigner.generate()).did_registry
     yield server, registry
     server.stop()
 

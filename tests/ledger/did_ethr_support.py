@@ -16,7 +16,7 @@ from eth_utils.crypto import keccak
 from node_support import deploy_registry
 from web3 import Web3
 
-from ledger.accounts import SoftwareChainAccount
+from ledger.client import ChainClient, SoftwareChainSigner
 from ledger.did_ethr import EthrDidController, EthrDidDriver
 from ledger.node import LocalChain, LocalChainProvider
 from ssi.clock import FrozenClock
@@ -42,8 +42,9 @@ def chain_key(label: str) -> PrivateKey:
     )
 
 
-def account(label: str) -> SoftwareChainAccount:
-    return SoftwareChainAccount(chain_key(label))
+def account(label: str) -> SoftwareChainSigner:
+    """The chain signer of ``chain_key(label)``."""
+    return SoftwareChainSigner(chain_key(label))
 
 
 class CountingProvider(LocalChainProvider):
@@ -69,6 +70,8 @@ class EthrTestChain:
     w3: Web3
     provider: CountingProvider
     registry: str
+    #: Writes go through the chain client (in-process, over the counting provider); one client, so one nonce view.
+    client: ChainClient
     drivers: list[EthrDidDriver] = field(default_factory=list)
 
     @classmethod
@@ -77,7 +80,7 @@ class EthrTestChain:
         chain = LocalChain.in_memory(chain_id, clock=chain_clock)
         registry = str(to_checksum_address(deploy_registry(chain)))
         provider = CountingProvider(chain)
-        return cls(chain, chain_clock, FrozenClock(T0), Web3(provider), provider, registry)
+        return cls(chain, chain_clock, FrozenClock(T0), Web3(provider), provider, registry, ChainClient(provider))
 
     def clock(self) -> float:
         return max(self.now.now, float(self.chain.head().timestamp))
@@ -89,7 +92,7 @@ class EthrTestChain:
         return driver
 
     def controller(self, label: str, *, identity: str | None = None) -> EthrDidController:
-        return EthrDidController(self.w3, self.registry, account(label), identity=identity)
+        return EthrDidController(self.client, self.registry, account(label), identity=identity)
 
     def advance(self, seconds: int) -> None:
         """Let ``seconds`` pass for the chain and the resolvers alike."""

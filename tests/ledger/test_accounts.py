@@ -1,14 +1,20 @@
-"""Chain accounts (``ledger.accounts``): Ethereum addresses of secp256k1 JWKs, transaction signing behind a protocol."""
+"""Chain accounts (``ledger.accounts``): Ethereum addresses of secp256k1 JWKs, transaction signing behind a protocol.
+
+``SoftwareChainAccount`` is ``SignerAccount(SoftwareChainSigner(key))``: the key signs digests inside the signer and is
+never handed to eth-account."""
 
 from __future__ import annotations
 
 import pickle
 
 import pytest
+from cryptography.hazmat.backends.openssl.backend import backend as openssl_backend
+from eth_account import Account
 from eth_utils.address import to_canonical_address
 from node_support import dev
 
 from ledger.accounts import ChainAccount, SoftwareChainAccount, ethereum_address
+from ledger.client import SignerAccount, SoftwareChainSigner, sign_transaction
 from ledger.node import LocalChain
 from ssi.encoding import b64url_encode
 from ssi.errors import KeyError_
@@ -67,3 +73,16 @@ def test_the_key_does_not_leak() -> None:
     assert secret not in repr(account) and account.address in repr(account)
     with pytest.raises(TypeError):
         pickle.dumps(account)
+
+
+def test_a_software_account_is_a_signer_account_over_a_software_signer() -> None:
+    """The account delegates to ``SoftwareChainSigner``: same address, the very bytes ``ledger.client`` signs."""
+    key = PrivateKey.generate("ES256K")
+    account = SoftwareChainAccount(key)
+    assert isinstance(account, SignerAccount) and isinstance(account.signer, SoftwareChainSigner)
+    assert account.address == ethereum_address(key.public_key) == account.signer.address
+    transaction = {"chainId": 1337, "nonce": 3, "gas": 21_000, "gasPrice": 0, "to": "0x" + "02" * 20, "value": 1}
+    raw = account.sign_transaction(transaction)
+    assert Account.recover_transaction(raw) == account.address  # eth-account only reads the signature here
+    if openssl_backend.ecdsa_deterministic_supported():  # RFC 6979: the same bytes as ledger.client signs
+        assert raw == sign_transaction(SoftwareChainSigner(key), transaction).raw

@@ -24,7 +24,6 @@ from web3.contract import Contract
 from ledger.client import (
     ChainClient,
     ClientPolicy,
-    SignerAccount,
     SoftwareChainSigner,
     call_data,
     sign_transaction,
@@ -286,8 +285,8 @@ def test_signed_transactions_recover_to_the_sender(chain: Chain) -> None:
 
 
 def test_ledger_deploy_runs_over_the_client(chain: Chain) -> None:
-    """``ledger.deploy`` takes a ChainAccount: SignerAccount adapts a ChainSigner, the client's web3 brings failover."""
-    deployment = deploy_contracts(chain.client.w3, SignerAccount(dev_signer(0)), timeout=20)
+    """``ledger.deploy`` sends through a ChainClient (failover, nonces, confirmations) with a ChainSigner."""
+    deployment = deploy_contracts(chain.client, dev_signer(0), timeout=20)
     assert deployment.chain_id == chain.backend.chain_id
     code = bytes(chain.client.w3.eth.get_code(to_checksum_address(deployment.did_registry)))
     assert code == bytes.fromhex(ARTIFACT.deployed_bytecode[2:])

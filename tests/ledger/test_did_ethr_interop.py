@@ -25,6 +25,7 @@ from eth_utils.address import to_checksum_address
 from ethr_resolver_support import install, pinned_version, resolve, to_current_spec, without_context
 from web3 import Web3
 
+from ledger.client import ChainClient
 from ledger.deploy import deploy_contracts
 from ledger.did_ethr import EthrDidController, EthrDidDriver, ethr_did, ld_context
 from ledger.did_ethr._keys import BLS12_381_G2_PUB
@@ -79,12 +80,13 @@ class World:
         self.url = node["rpc_url"]
         self.chain_id = int(node["chain_id"])
         self.w3 = Web3(Web3.HTTPProvider(self.url, request_kwargs={"timeout": 30}))
-        self.registry = deploy_contracts(self.w3, account("deployer")).did_registry
+        self.client = ChainClient.connect(self.url)
+        self.registry = deploy_contracts(self.client, account("deployer")).did_registry
         self.dids: dict[str, str] = {}
         self.blocks: dict[str, int] = {}
 
     def controller(self, label: str, identity: str | None = None) -> EthrDidController:
-        return EthrDidController(self.w3, self.registry, account(label), identity=identity)
+        return EthrDidController(self.client, self.registry, account(label), identity=identity)
 
     def build(self) -> None:
         chain_id = self.chain_id

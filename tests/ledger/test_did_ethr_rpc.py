@@ -11,7 +11,8 @@ from eth_utils.address import to_checksum_address
 from node_support import deploy_registry
 from web3 import Web3
 
-from ledger.did_ethr import EthrDidController, EthrDidDriver, connect, ethr_did
+from ledger.client import ChainClient
+from ledger.did_ethr import EthrDidController, EthrDidDriver, ethr_did
 from ledger.node import EthereumApi, JsonRpcHandler, LocalChain, LocalChainProvider, RpcServer, serve
 from ssi.clock import FrozenClock
 from ssi.did import DidResolver
@@ -32,7 +33,7 @@ def node() -> Iterator[tuple[RpcServer, LocalChain, str]]:
 
 def test_same_documents_over_http_and_in_process(node: tuple[RpcServer, LocalChain, str]) -> None:
     server, chain, registry = node
-    ctl = EthrDidController(connect(server.url), registry, account("issuer"))
+    ctl = EthrDidController(ChainClient(server.url), registry, account("issuer"))
     ctl.publish_key(PrivateKey.generate("ES256").public_key)
     ctl.add_delegate("sigAuth", account("d").address)
     ctl.set_attribute("did/svc/Hub", b"https://hub.example")
