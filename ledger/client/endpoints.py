@@ -23,22 +23,36 @@ Replaying a request on another endpoint is safe for every method the client send
 signed raw transaction names itself (one nonce, one hash), so a second delivery is "already known", never a second
 application. Endpoint URLs appear in errors and logs only as ``scheme://host:port`` (paths and query strings often
 hold API keys).
+
+Transport: keep-alive HTTP/1.1 connections of the standard library's ``http.client``, a small pool per endpoint
+(:class:`_Connections`) — half the per-request cost of requests/urllib3 on a loopback node, which is what a cached
+DID resolution pays (one ``eth_blockNumber``). No proxy or ``.netrc`` from the environment; credentials in a URL's
+user info are sent as HTTP Basic authentication. A pooled connection the node closed while idle is noticed before
+reuse; one that breaks while a request is being sent on it is replaced once by a new connection (the request had
+not been answered, and replaying it is safe as said above).
+
+``eth_chainId`` is answered by the provider itself once an endpoint has been verified: every endpoint serves the one
+chain id checked above before it serves anything, so asking again only costs a round trip — and web3 asks before
+every ``eth_call`` and ``eth_estimateGas`` (its request validation).
 """
 
 from __future__ import annotations
 
+import base64
+import http.client
 import json
 import logging
+import select
+import socket
+import ssl
 import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, cast
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
-import requests
-from requests.adapters import HTTPAdapter
 from web3.providers.base import JSONBaseProvider
 from web3.types import RPCEndpoint, RPCResponse
 
@@ -108,18 +122,79 @@ class _EndpointFailure(Exception):
     """One attempt at one endpoint failed at the transport level (not a JSON-RPC error answer)."""
 
 
-class _Endpoint:
-    def __init__(self, url: str, policy: FailoverPolicy) -> None:
+class _Connections:
+    """Keep-alive connections to one endpoint: any number in use at once, at most ``size`` kept while idle."""
+
+    def __init__(self, url: str, size: int) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) JSON-RPC URL: {display_url(url)}")
+        try:
+            port = parts.port
+        except ValueError:
+            raise ValueError(f"not an http(s) JSON-RPC URL: {display_url(url)}") from None
+        self.host = parts.hostname
+        self.port = port
+        self.tls = ssl.create_default_context() if parts.scheme == "https" else None
+        self.target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self.headers = dict(_JSON_HEADERS)
+        if parts.username is not None:
+            credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+            self.headers["Authorization"] = "Basic " + base64.b64encode(credentials).decode("ascii")
+        self.size = size
+        self._idle: list[http.client.HTTPConnection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def acquire(self, timeout: float) -> tuple[http.client.HTTPConnection, bool]:
+        """A connection (and whether it is a reused one); idle connections the node has closed are dropped."""
+        while True:
+            with self._lock:
+                connection = self._idle.pop() if self._idle else None
+            if connection is None:
+                return self.new(timeout), False
+            if _still_open(connection):
+                return connection, True
+            connection.close()
+
+    def new(self, timeout: float) -> http.client.HTTPConnection:
+        if self.tls is not None:
+            return http.client.HTTPSConnection(self.host, self.port, timeout=timeout, context=self.tls)
+        return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+
+    def release(self, connection: http.client.HTTPConnection) -> None:
+        with self._lock:
+            if not self._closed and len(self._idle) < self.size:
+                self._idle.append(connection)
+                return
+        connection.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.close()
+
+
+def _still_open(connection: http.client.HTTPConnection) -> bool:
+    """An idle keep-alive connection is usable if the node has not closed it: nothing may be readable on it (a
+    readable idle socket holds the end of the stream or bytes nobody asked for)."""
+    sock = connection.sock
+    if sock is None:
+        return True  # not connected yet (or closed): connects on the next request
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return False
+    return not readable
+
+
+class _Endpoint:
+    def __init__(self, url: str, policy: FailoverPolicy) -> None:
         self.url = url
         self.label = display_url(url)
-        self.session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=policy.pool_size, max_retries=0)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-        self.session.trust_env = False  # no proxy or .netrc from the environment for chain traffic
+        self.connections = _Connections(url, policy.pool_size)
         self.consecutive_failures = 0
         self.retry_at = 0.0
         self.verified = False
@@ -148,12 +223,25 @@ class FailoverProvider(JSONBaseProvider):
         self._chain_id = chain_id
         self._clock = clock
         self._lock = threading.Lock()
+        #: JSON-RPC requests answered by a node, by method (``"batch"`` for batches): for metrics and benchmarks.
+        #: ``eth_chainId`` answered from the verified chain id is not counted.
+        self.answered: dict[str, int] = {}
 
     # -- web3 provider interface ---------------------------------------------------------------------------------
 
     def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
+        if method == "eth_chainId" and not params:
+            known = self._verified_chain_id()
+            if known is not None:  # see the module docstring: every endpoint in use serves this chain id
+                return cast(RPCResponse, {"jsonrpc": "2.0", "id": next(self.request_counter), "result": hex(known)})
         body = self.encode_rpc_request(method, params)
         return cast(RPCResponse, self._request(body, str(method), batch=False))
+
+    def _verified_chain_id(self) -> int | None:
+        with self._lock:
+            if self._chain_id is None or not any(endpoint.verified for endpoint in self._endpoints):
+                return None
+            return self._chain_id
 
     def make_batch_request(self, requests: list[tuple[RPCEndpoint, Any]]) -> list[RPCResponse] | RPCResponse:
         body = self.encode_batch_rpc_request(requests)
@@ -164,7 +252,7 @@ class FailoverProvider(JSONBaseProvider):
 
     def is_connected(self, show_traceback: bool = False) -> bool:
         try:
-            self.make_request(RPCEndpoint("eth_chainId"), [])
+            self._request(self.encode_rpc_request(RPCEndpoint("eth_chainId"), []), "eth_chainId", batch=False)
         except ChainUnavailable:
             if show_traceback:
                 raise
@@ -292,6 +380,7 @@ class FailoverProvider(JSONBaseProvider):
                 continue
             with self._lock:
                 self._succeeded(endpoint)
+                self.answered[method] = self.answered.get(method, 0) + 1
             return answer
         raise ChainUnavailable(f"no chain node answered {method} ({'; '.join(failures)})")
 
@@ -320,19 +409,44 @@ class FailoverProvider(JSONBaseProvider):
         timeout = deadline - self._clock()
         if timeout <= 0:
             raise _EndpointFailure("timed out")
+        connections = endpoint.connections
+        connection, reused = connections.acquire(timeout)
+        keep = False
         try:
-            with endpoint.session.post(
-                endpoint.url, data=body, headers=_JSON_HEADERS, timeout=(timeout, timeout), stream=True
-            ) as response:
-                if response.status_code != 200:
-                    raise _EndpointFailure(f"HTTP {response.status_code}")
-                raw = self._read(response, deadline)
-        except requests.Timeout:
+            try:
+                response = self._send(connection, connections, body, deadline)
+            except (ConnectionResetError, BrokenPipeError, ConnectionAbortedError, http.client.RemoteDisconnected):
+                if not reused:
+                    raise
+                # The node closed the idle connection as we sent on it: once more on a new connection.
+                connection.close()
+                connection = connections.new(max(deadline - self._clock(), 0.001))
+                response = self._send(connection, connections, body, deadline)
+            if response.status != 200:
+                raise _EndpointFailure(f"HTTP {response.status}")
+            raw = self._read(response, connection, deadline)
+            keep = not response.will_close
+        except _EndpointFailure:
+            raise
+        except TimeoutError:
             raise _EndpointFailure(f"timed out after {self.policy.attempt_timeout:g} s") from None
-        except requests.ConnectionError as exc:
-            raise _EndpointFailure(_connection_failure(exc)) from None
-        except requests.RequestException as exc:
+        except ConnectionRefusedError:
+            raise _EndpointFailure("connection refused") from None
+        except (ConnectionResetError, BrokenPipeError, ConnectionAbortedError, http.client.IncompleteRead):
+            raise _EndpointFailure("connection dropped") from None
+        except socket.gaierror:
+            raise _EndpointFailure("host not found") from None
+        except ssl.SSLError:
+            raise _EndpointFailure("TLS connection failed") from None
+        except OSError:
+            raise _EndpointFailure("connection failed") from None
+        except http.client.HTTPException as exc:
             raise _EndpointFailure(f"HTTP request failed ({type(exc).__name__})") from None
+        finally:
+            if keep:
+                connections.release(connection)
+            else:
+                connection.close()
         try:
             answer = json.loads(raw)
         except (ValueError, RecursionError):
@@ -341,18 +455,36 @@ class FailoverProvider(JSONBaseProvider):
             raise _EndpointFailure("answered with something that is not a JSON-RPC 2.0 response")
         return answer
 
-    def _read(self, response: requests.Response, deadline: float) -> bytes:
+    def _send(
+        self, connection: http.client.HTTPConnection, connections: _Connections, body: bytes, deadline: float
+    ) -> http.client.HTTPResponse:
+        timeout = deadline - self._clock()
+        if timeout <= 0:
+            raise TimeoutError
+        connection.timeout = timeout  # for connecting
+        if connection.sock is not None:
+            connection.sock.settimeout(timeout)
+        connection.request("POST", connections.target, body=body, headers=connections.headers)
+        return connection.getresponse()
+
+    def _read(
+        self, response: http.client.HTTPResponse, connection: http.client.HTTPConnection, deadline: float
+    ) -> bytes:
         limit = self.policy.max_response_bytes
-        declared = response.headers.get("Content-Length")
+        declared = response.getheader("Content-Length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise _EndpointFailure(f"answer larger than {limit} bytes")
         chunks: list[bytes] = []
         size = 0
         while True:
-            if self._clock() >= deadline:
+            remaining = deadline - self._clock()
+            if remaining <= 0:
                 raise _EndpointFailure(f"timed out after {self.policy.attempt_timeout:g} s (answer too slow)")
-            chunk = response.raw.read1(65536, decode_content=True)
+            if connection.sock is not None:
+                connection.sock.settimeout(remaining)
+            chunk = response.read1(65536)
             if not chunk:
+                response.close()  # read to the end: the connection may carry the next request
                 return b"".join(chunks)
             size += len(chunk)
             if size > limit:
@@ -361,23 +493,10 @@ class FailoverProvider(JSONBaseProvider):
 
     def close(self) -> None:
         for endpoint in self._endpoints:
-            endpoint.session.close()
+            endpoint.connections.close()
 
     def __repr__(self) -> str:
         return f"FailoverProvider({', '.join(endpoint.label for endpoint in self._endpoints)})"
-
-
-def _connection_failure(exc: requests.ConnectionError) -> str:
-    text = str(exc).lower()
-    if "refused" in text:
-        return "connection refused"
-    if "reset" in text or "aborted" in text or "remote end closed" in text:
-        return "connection dropped"
-    if "name or service" in text or "resolve" in text or "nodename" in text:
-        return "host not found"
-    if "timed out" in text:
-        return "timed out"
-    return "connection failed"
 
 
 def _is_jsonrpc_answer(answer: Any, *, batch: bool) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import sys
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +47,7 @@ __all__ = ["EthereumApi"]
 Method = Callable[[list[Any]], Any]
 _ERROR_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
 _MAX_FEE_HISTORY = 1024
+_BLOCK_CACHE_SIZE = 512
 
 
 def _client_version() -> str:
@@ -101,6 +103,9 @@ class EthereumApi:
         self.chain = chain
         self._filters = filters or FilterRegistry(clock)
         self._client_version = _client_version()
+        # Encoded blocks by (number, full transactions): readers such as DID resolvers ask for the same blocks again
+        # and again. Used under the chain's lock, like everything here.
+        self._blocks: OrderedDict[tuple[int, bool], tuple[bytes, dict[str, Any]]] = OrderedDict()
         self.methods: dict[str, Method] = {
             "web3_clientVersion": lambda params: self._no_params(params, self._client_version),
             "web3_sha3": self.web3_sha3,
@@ -191,7 +196,18 @@ class EthereumApi:
         return number
 
     def _block_json(self, number: int | None, full: bool) -> dict[str, Any] | None:
-        block = None if number is None else self.chain.block(number)
+        """The block object, from :attr:`_blocks` when the block at ``number`` is still the one encoded there (a
+        mined block never changes; the hash check keeps that true even if the chain is rebuilt from its journal).
+        Results are only ever serialized, never modified, so the cached object itself is returned."""
+        header = None if number is None else self.chain.header(number)
+        if header is None:
+            return None
+        key = (header.block_number, full)
+        cached = self._blocks.get(key)
+        if cached is not None and cached[0] == header.hash:
+            self._blocks.move_to_end(key)
+            return cached[1]
+        block = self.chain.block(header.block_number)
         if block is None:
             return None
         transactions = None
@@ -200,7 +216,11 @@ class EthereumApi:
                 schema.encode_transaction(tx, self.chain.sender(tx), block, index)
                 for index, tx in enumerate(block.transactions)
             ]
-        return schema.encode_block(block, transactions)
+        encoded = schema.encode_block(block, transactions)
+        self._blocks[key] = (block.hash, encoded)
+        while len(self._blocks) > _BLOCK_CACHE_SIZE:
+            self._blocks.popitem(last=False)
+        return encoded
 
     def _call_message(self, value: Any) -> CallMessage:
         if not isinstance(value, dict):

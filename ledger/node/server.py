@@ -33,6 +33,9 @@ class _RpcRequestHandler(BaseHTTPRequestHandler):
     # Headers and body are separate writes; with Nagle's algorithm the body waits for the client's delayed ACK (~40 ms
     # per request on a keep-alive connection).
     disable_nagle_algorithm = True
+    # Buffered writes: the status line, headers and body of a response leave in one send when the handler returns
+    # (BaseHTTPRequestHandler flushes after each request), not in two.
+    wbufsize = -1
     server_version = "govssi-ledger-node"
     timeout = IDLE_TIMEOUT
     server: RpcServer
@@ -109,7 +112,8 @@ class _RpcRequestHandler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def log_message(self, format: str, *args: Any) -> None:
-        _log.debug("http %s", format % args)
+        if _log.isEnabledFor(logging.DEBUG):  # called for every request: format only when it is logged
+            _log.debug("http %s", format % args)
 
 
 class RpcServer(ThreadingHTTPServer):
