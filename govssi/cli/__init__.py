@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from govssi.cli import did, keys, ledger, sdjwt
+from govssi.cli import did, did_serve, keys, ledger, sdjwt
 
 app = typer.Typer(
     name="govssi",
@@ -16,6 +16,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(keys.app, name="keys")
+did.app.command("serve")(did_serve.serve)  # govssi did serve: its own module (uvicorn, FastAPI)
 app.add_typer(did.app, name="did")
 app.add_typer(sdjwt.app, name="sdjwt")
 app.add_typer(ledger.app, name="ledger")
