@@ -24,12 +24,13 @@ signed raw transaction names itself (one nonce, one hash), so a second delivery 
 application. Endpoint URLs appear in errors and logs only as ``scheme://host:port`` (paths and query strings often
 hold API keys).
 
-Transport: keep-alive HTTP/1.1 connections of the standard library's ``http.client``, a small pool per endpoint
-(:class:`_Connections`) — half the per-request cost of requests/urllib3 on a loopback node, which is what a cached
-DID resolution pays (one ``eth_blockNumber``). No proxy or ``.netrc`` from the environment; credentials in a URL's
-user info are sent as HTTP Basic authentication. A pooled connection the node closed while idle is noticed before
-reuse; one that breaks while a request is being sent on it is replaced once by a new connection (the request had
-not been answered, and replaying it is safe as said above).
+Transport: keep-alive HTTP/1.1 connections (:class:`ledger.client.http1.Http1Connection`), a small pool per endpoint
+(:class:`_Connections`). It reads answers without the email-package header parsing of ``http.client`` — which is
+what requests/urllib3 use too and costs as much as a loopback node takes to answer ``eth_blockNumber``, the one request
+of a cached DID resolution. No proxy or ``.netrc`` from the environment; credentials in a URL's user info are sent as
+HTTP Basic authentication. A pooled connection the node closed while idle is noticed before reuse; one that breaks
+while a request is being sent on it is replaced once by a new connection (replaying the request is safe, as said
+above).
 
 ``eth_chainId`` is answered by the provider itself once an endpoint has been verified: every endpoint serves the one
 chain id checked above before it serves anything, so asking again only costs a round trip — and web3 asks before
@@ -39,7 +40,6 @@ every ``eth_call`` and ``eth_estimateGas`` (its request validation).
 from __future__ import annotations
 
 import base64
-import http.client
 import json
 import logging
 import select
@@ -56,6 +56,7 @@ from urllib.parse import unquote, urlsplit
 from web3.providers.base import JSONBaseProvider
 from web3.types import RPCEndpoint, RPCResponse
 
+from ledger.client.http1 import AnswerTooLarge, ConnectionDropped, Http1Connection, MalformedAnswer
 from ledger.errors import ChainIdMismatch, ChainUnavailable
 from ssi.clock import Clock
 
@@ -125,44 +126,48 @@ class _EndpointFailure(Exception):
 class _Connections:
     """Keep-alive connections to one endpoint: any number in use at once, at most ``size`` kept while idle."""
 
-    def __init__(self, url: str, size: int) -> None:
+    def __init__(self, url: str, size: int, clock: Clock) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) JSON-RPC URL: {display_url(url)}")
         try:
             port = parts.port
-        except ValueError:
+            target = ((parts.path or "/") + (f"?{parts.query}" if parts.query else "")).encode("ascii")
+            authority = parts.netloc.rpartition("@")[2].encode("ascii")
+        except (ValueError, UnicodeEncodeError):
             raise ValueError(f"not an http(s) JSON-RPC URL: {display_url(url)}") from None
+        if any(byte <= 0x20 or byte == 0x7F for byte in target + authority):
+            raise ValueError(f"not an http(s) JSON-RPC URL: {display_url(url)}")
         self.host = parts.hostname
-        self.port = port
+        self.port = port or (443 if parts.scheme == "https" else 80)
         self.tls = ssl.create_default_context() if parts.scheme == "https" else None
-        self.target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        self.headers = dict(_JSON_HEADERS)
+        fields = [b"Host: " + authority, *(f"{name}: {value}".encode() for name, value in _JSON_HEADERS.items())]
         if parts.username is not None:
             credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
-            self.headers["Authorization"] = "Basic " + base64.b64encode(credentials).decode("ascii")
+            fields.append(b"Authorization: Basic " + base64.b64encode(credentials))
+        #: The request line and fields of every request (Content-Length follows per request).
+        self.head = b"POST " + target + b" HTTP/1.1\r\n" + b"".join(field + b"\r\n" for field in fields)
         self.size = size
-        self._idle: list[http.client.HTTPConnection] = []
+        self._clock = clock
+        self._idle: list[Http1Connection] = []
         self._lock = threading.Lock()
         self._closed = False
 
-    def acquire(self, timeout: float) -> tuple[http.client.HTTPConnection, bool]:
+    def acquire(self) -> tuple[Http1Connection, bool]:
         """A connection (and whether it is a reused one); idle connections the node has closed are dropped."""
         while True:
             with self._lock:
                 connection = self._idle.pop() if self._idle else None
             if connection is None:
-                return self.new(timeout), False
+                return self.new(), False
             if _still_open(connection):
                 return connection, True
             connection.close()
 
-    def new(self, timeout: float) -> http.client.HTTPConnection:
-        if self.tls is not None:
-            return http.client.HTTPSConnection(self.host, self.port, timeout=timeout, context=self.tls)
-        return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+    def new(self) -> Http1Connection:
+        return Http1Connection(self.host, self.port, tls=self.tls, clock=self._clock)
 
-    def release(self, connection: http.client.HTTPConnection) -> None:
+    def release(self, connection: Http1Connection) -> None:
         with self._lock:
             if not self._closed and len(self._idle) < self.size:
                 self._idle.append(connection)
@@ -177,12 +182,12 @@ class _Connections:
             connection.close()
 
 
-def _still_open(connection: http.client.HTTPConnection) -> bool:
+def _still_open(connection: Http1Connection) -> bool:
     """An idle keep-alive connection is usable if the node has not closed it: nothing may be readable on it (a
     readable idle socket holds the end of the stream or bytes nobody asked for)."""
     sock = connection.sock
     if sock is None:
-        return True  # not connected yet (or closed): connects on the next request
+        return False
     try:
         readable, _, _ = select.select([sock], [], [], 0)
     except (OSError, ValueError):
@@ -191,10 +196,10 @@ def _still_open(connection: http.client.HTTPConnection) -> bool:
 
 
 class _Endpoint:
-    def __init__(self, url: str, policy: FailoverPolicy) -> None:
+    def __init__(self, url: str, policy: FailoverPolicy, clock: Clock) -> None:
         self.url = url
         self.label = display_url(url)
-        self.connections = _Connections(url, policy.pool_size)
+        self.connections = _Connections(url, policy.pool_size, clock)
         self.consecutive_failures = 0
         self.retry_at = 0.0
         self.verified = False
@@ -217,7 +222,7 @@ class FailoverProvider(JSONBaseProvider):
         if not urls:
             raise ValueError("at least one JSON-RPC URL is needed")
         self.policy = policy or FailoverPolicy()
-        self._endpoints = [_Endpoint(url, self.policy) for url in urls]
+        self._endpoints = [_Endpoint(url, self.policy, clock) for url in urls]
         if len({endpoint.url for endpoint in self._endpoints}) != len(self._endpoints):
             raise ValueError("the same JSON-RPC URL is listed twice")
         self._chain_id = chain_id
@@ -405,34 +410,33 @@ class FailoverProvider(JSONBaseProvider):
 
     def _post(self, endpoint: _Endpoint, body: bytes, deadline: float, *, batch: bool) -> Any:
         """POST ``body``; the decoded JSON-RPC answer, or :class:`_EndpointFailure`. Never exceeds ``deadline`` by more
-        than one socket read."""
-        timeout = deadline - self._clock()
-        if timeout <= 0:
+        than one socket operation's timeout, which is what is left of it."""
+        if deadline - self._clock() <= 0:
             raise _EndpointFailure("timed out")
         connections = endpoint.connections
-        connection, reused = connections.acquire(timeout)
-        keep = False
+        limit = self.policy.max_response_bytes
+        connection, reused = connections.acquire()
+        completed = False
         try:
             try:
-                response = self._send(connection, connections, body, deadline)
-            except (ConnectionResetError, BrokenPipeError, ConnectionAbortedError, http.client.RemoteDisconnected):
+                status, raw = connection.post(connections.head, body, deadline, max_bytes=limit)
+            except (ConnectionDropped, ConnectionResetError, BrokenPipeError, ConnectionAbortedError):
                 if not reused:
                     raise
                 # The node closed the idle connection as we sent on it: once more on a new connection.
                 connection.close()
-                connection = connections.new(max(deadline - self._clock(), 0.001))
-                response = self._send(connection, connections, body, deadline)
-            if response.status != 200:
-                raise _EndpointFailure(f"HTTP {response.status}")
-            raw = self._read(response, connection, deadline)
-            keep = not response.will_close
-        except _EndpointFailure:
-            raise
+                connection = connections.new()
+                status, raw = connection.post(connections.head, body, deadline, max_bytes=limit)
+            completed = True
         except TimeoutError:
             raise _EndpointFailure(f"timed out after {self.policy.attempt_timeout:g} s") from None
+        except AnswerTooLarge:
+            raise _EndpointFailure(f"answer larger than {limit} bytes") from None
+        except MalformedAnswer as exc:
+            raise _EndpointFailure(f"answered with a malformed HTTP message ({exc})") from None
         except ConnectionRefusedError:
             raise _EndpointFailure("connection refused") from None
-        except (ConnectionResetError, BrokenPipeError, ConnectionAbortedError, http.client.IncompleteRead):
+        except (ConnectionDropped, ConnectionResetError, BrokenPipeError, ConnectionAbortedError):
             raise _EndpointFailure("connection dropped") from None
         except socket.gaierror:
             raise _EndpointFailure("host not found") from None
@@ -440,13 +444,13 @@ class FailoverProvider(JSONBaseProvider):
             raise _EndpointFailure("TLS connection failed") from None
         except OSError:
             raise _EndpointFailure("connection failed") from None
-        except http.client.HTTPException as exc:
-            raise _EndpointFailure(f"HTTP request failed ({type(exc).__name__})") from None
         finally:
-            if keep:
+            if completed and connection.connected:
                 connections.release(connection)
             else:
                 connection.close()
+        if status != 200:
+            raise _EndpointFailure(f"HTTP {status}")
         try:
             answer = json.loads(raw)
         except (ValueError, RecursionError):
@@ -454,42 +458,6 @@ class FailoverProvider(JSONBaseProvider):
         if not _is_jsonrpc_answer(answer, batch=batch):
             raise _EndpointFailure("answered with something that is not a JSON-RPC 2.0 response")
         return answer
-
-    def _send(
-        self, connection: http.client.HTTPConnection, connections: _Connections, body: bytes, deadline: float
-    ) -> http.client.HTTPResponse:
-        timeout = deadline - self._clock()
-        if timeout <= 0:
-            raise TimeoutError
-        connection.timeout = timeout  # for connecting
-        if connection.sock is not None:
-            connection.sock.settimeout(timeout)
-        connection.request("POST", connections.target, body=body, headers=connections.headers)
-        return connection.getresponse()
-
-    def _read(
-        self, response: http.client.HTTPResponse, connection: http.client.HTTPConnection, deadline: float
-    ) -> bytes:
-        limit = self.policy.max_response_bytes
-        declared = response.getheader("Content-Length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise _EndpointFailure(f"answer larger than {limit} bytes")
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            remaining = deadline - self._clock()
-            if remaining <= 0:
-                raise _EndpointFailure(f"timed out after {self.policy.attempt_timeout:g} s (answer too slow)")
-            if connection.sock is not None:
-                connection.sock.settimeout(remaining)
-            chunk = response.read1(65536)
-            if not chunk:
-                response.close()  # read to the end: the connection may carry the next request
-                return b"".join(chunks)
-            size += len(chunk)
-            if size > limit:
-                raise _EndpointFailure(f"answer larger than {limit} bytes")
-            chunks.append(chunk)
 
     def close(self) -> None:
         for endpoint in self._endpoints:
