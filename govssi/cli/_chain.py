@@ -10,15 +10,27 @@ node, each request over all nodes and the wait for a transaction, so "no node an
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlsplit
+
+import typer
 
 from govssi.cli._output import usage_error
 
 if TYPE_CHECKING:
     from ledger.client import ChainClient
 
-__all__ = ["CHAIN_RPC_ENV", "RPC_HELP", "chain_client", "required_rpc_urls", "rpc_urls"]
+__all__ = [
+    "CHAIN_RPC_ENV",
+    "RPC_HELP",
+    "AllowHttpLoopbackOption",
+    "RegistryOption",
+    "RpcOption",
+    "TimeoutOption",
+    "chain_client",
+    "required_rpc_urls",
+    "rpc_urls",
+]
 
 CHAIN_RPC_ENV = "GOVSSI_CHAIN_RPC"
 RPC_HELP = (
@@ -26,6 +38,22 @@ RPC_HELP = (
     f"[default: ${CHAIN_RPC_ENV}]."
 )
 #: One attempt at one node never takes longer than this, whatever --timeout says (the next node gets its turn).
+# Options shared by the commands that read DIDs from a chain (one declaration, the same help everywhere).
+RpcOption = Annotated[str | None, typer.Option("--rpc", help="did:ethr: " + RPC_HELP)]
+RegistryOption = Annotated[
+    str | None, typer.Option("--registry", help="Address of the ERC-1056 DID registry on that chain.")
+]
+TimeoutOption = Annotated[
+    float, typer.Option("--timeout", min=0.1, help="did:ethr: seconds to wait for the chain's nodes.")
+]
+AllowHttpLoopbackOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-http-loopback",
+        help="Development and tests only: fetch did:web:localhost… over plain HTTP, and allow loopback addresses.",
+    ),
+]
+
 ATTEMPT_TIMEOUT = 5.0
 #: One request over all nodes.
 REQUEST_BUDGET = 12.0

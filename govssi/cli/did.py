@@ -11,7 +11,17 @@ from typing import Annotated, Any
 
 import typer
 
-from govssi.cli._chain import CHAIN_RPC_ENV, RPC_HELP, chain_client, required_rpc_urls, rpc_urls
+from govssi.cli._chain import (
+    CHAIN_RPC_ENV,
+    RPC_HELP,
+    AllowHttpLoopbackOption,
+    RegistryOption,
+    RpcOption,
+    TimeoutOption,
+    chain_client,
+    required_rpc_urls,
+    rpc_urls,
+)
 from govssi.cli._output import emit, fail, guarded, usage_error
 
 app = typer.Typer(help="Resolve and create DIDs (W3C DID Core 1.0).", no_args_is_help=True)
@@ -52,20 +62,10 @@ def resolve(
             "with DID parameters (did:ethr:…?versionId=12)."
         ),
     ],
-    allow_http_loopback: Annotated[
-        bool,
-        typer.Option(
-            "--allow-http-loopback",
-            help="Development and tests only: fetch did:web:localhost… over plain HTTP, and allow loopback addresses.",
-        ),
-    ] = False,
-    rpc: Annotated[str | None, typer.Option("--rpc", help="did:ethr: " + RPC_HELP)] = None,
-    registry: Annotated[
-        str | None, typer.Option("--registry", help="Address of the ERC-1056 DID registry on that chain.")
-    ] = None,
-    timeout: Annotated[
-        float, typer.Option("--timeout", min=0.1, help="did:ethr: seconds to wait for the chain's nodes.")
-    ] = 10.0,
+    allow_http_loopback: AllowHttpLoopbackOption = False,
+    rpc: RpcOption = None,
+    registry: RegistryOption = None,
+    timeout: TimeoutOption = 10.0,
     metadata: Annotated[
         bool,
         typer.Option(

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from govssi.cli._chain import RPC_HELP, chain_client
+from govssi.cli._chain import AllowHttpLoopbackOption, RegistryOption, RpcOption, TimeoutOption, chain_client
 from govssi.cli._output import fail, guarded
 from govssi.cli.did import _chain_options
 
@@ -22,20 +22,10 @@ def serve(
     port: Annotated[
         int, typer.Option("--port", min=0, max=65535, help="TCP port on 127.0.0.1 (0: any free port).")
     ] = 8080,
-    rpc: Annotated[str | None, typer.Option("--rpc", help="did:ethr: " + RPC_HELP)] = None,
-    registry: Annotated[
-        str | None, typer.Option("--registry", help="Address of the ERC-1056 DID registry on that chain.")
-    ] = None,
-    timeout: Annotated[
-        float, typer.Option("--timeout", min=0.1, help="did:ethr: seconds to wait for the chain's nodes.")
-    ] = 10.0,
-    allow_http_loopback: Annotated[
-        bool,
-        typer.Option(
-            "--allow-http-loopback",
-            help="Development and tests only: fetch did:web:localhost… over plain HTTP, and allow loopback addresses.",
-        ),
-    ] = False,
+    rpc: RpcOption = None,
+    registry: RegistryOption = None,
+    timeout: TimeoutOption = 10.0,
+    allow_http_loopback: AllowHttpLoopbackOption = False,
 ) -> None:
     """Serve DID resolution over HTTP on 127.0.0.1 (GET /1.0/identifiers/{did}, as the DIF Universal Resolver;
     GET /healthz) until SIGTERM or Ctrl-C. Prints {"url", "methods"} when ready."""
