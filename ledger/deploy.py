@@ -10,18 +10,15 @@ request has a timeout and the wait has a deadline, so an unreachable or stalled 
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import requests
 from web3 import Web3
-from web3.exceptions import Web3Exception, Web3RPCError
 
 from ledger.client import ChainClient, ChainSigner, SignerAccount, signer_of
+from ledger.client.rpc_errors import rpc_errors
 from ledger.contracts import DID_REGISTRY, ContractArtifact, load_artifact
-from ssi.errors import ChainError, ChainUnavailable
+from ssi.errors import ChainError
 
 __all__ = ["Deployment", "connect", "deploy_contract", "deploy_contracts"]
 
@@ -44,24 +41,9 @@ def connect(url: str, *, timeout: float = 10.0) -> Web3:
     Several URLs with failover: ``ChainClient.connect("url1,url2")``.
     """
     w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None))
-    with _answers(url):
+    with rpc_errors(url, "eth_chainId"):
         w3.eth.chain_id  # noqa: B018 - the first request proves a node is there
     return w3
-
-
-@contextlib.contextmanager
-def _answers(url: str) -> Iterator[None]:
-    try:
-        yield
-    except (requests.ConnectionError, requests.Timeout) as exc:
-        kind = "timed out" if isinstance(exc, requests.Timeout) else "refused or failed"
-        raise ChainUnavailable(f"no chain node answered at {url} (eth_chainId: connection {kind})") from None
-    except requests.RequestException as exc:
-        raise ChainUnavailable(f"no chain node answered at {url} (eth_chainId: {type(exc).__name__})") from None
-    except Web3RPCError as exc:
-        raise ChainError(f"eth_chainId: the node answered with an error: {exc.message}", reason="rpc_error") from None
-    except (Web3Exception, ValueError) as exc:
-        raise ChainUnavailable(f"{url} did not answer as an Ethereum JSON-RPC node (eth_chainId: {exc})") from None
 
 
 def _client(chain: ChainClient | Web3) -> ChainClient:

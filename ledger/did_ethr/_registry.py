@@ -18,18 +18,17 @@ provider of ``ledger.client``); :func:`connect` is the one place that makes a co
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, Final
 
-import requests
 from eth_utils.address import to_canonical_address, to_checksum_address
 from eth_utils.crypto import keccak
 from web3 import Web3
-from web3.exceptions import BlockNotFound, ContractLogicError, Web3Exception, Web3RPCError
+from web3.exceptions import BlockNotFound
 
+from ledger.client.rpc_errors import rpc_errors
 from ledger.did_ethr._events import EVENT_TOPICS, DecodedLog, RegistryEvent, decode_log
-from ssi.errors import ChainError, ChainUnavailable
+from ssi.errors import ChainError
 
 __all__ = ["MAX_HISTORY_EVENTS", "RegistryReader", "connect", "identity_history"]
 
@@ -45,24 +44,6 @@ def connect(url: str, *, timeout: float = 10.0) -> Web3:
     The one place the did:ethr code opens a connection; ``ledger.client`` (failover over several URLs) replaces it.
     """
     return Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None))
-
-
-@contextlib.contextmanager
-def rpc_errors(endpoint: str, action: str) -> Iterator[None]:
-    """Map transport and JSON-RPC failures to :class:`ChainError`."""
-    try:
-        yield
-    except (requests.ConnectionError, requests.Timeout) as exc:
-        kind = "timed out" if isinstance(exc, requests.Timeout) else "refused or failed"
-        raise ChainUnavailable(f"no chain node answered at {endpoint} ({action}: connection {kind})") from None
-    except requests.RequestException as exc:
-        raise ChainUnavailable(f"no chain node answered at {endpoint} ({action}: {type(exc).__name__})") from None
-    except ContractLogicError as exc:
-        raise ChainError(f"{action}: the registry call reverted ({exc.message})", reason="execution_reverted") from None
-    except Web3RPCError as exc:
-        raise ChainError(f"{action}: the node answered with an error: {exc.message}", reason="rpc_error") from None
-    except (Web3Exception, ValueError, KeyError, TypeError) as exc:
-        raise ChainUnavailable(f"{endpoint} did not answer as an Ethereum JSON-RPC node ({action}: {exc})") from None
 
 
 class RegistryReader:
