@@ -104,6 +104,44 @@ def _resolve_key(key: PublicKey | KeyResolver, header: Mapping[str, Any]) -> Pub
     return key if isinstance(key, PublicKey) else key(header)
 
 
+#: Decoded protected headers by their encoded text. One issuer key signs every credential under the same header, and
+#: a wallet signs its KB-JWTs under one header too, so a verifier sees the same few headers again and again. Only
+#: headers that decoded to a JSON object are kept (errors are raised anew each time), as private copies that are
+#: never handed out; the cache is emptied when full, so it holds at most _HEADER_CACHE_SIZE texts of at most
+#: _HEADER_CACHE_TEXT characters.
+_HEADER_CACHE: dict[str, dict[str, Any]] = {}
+_HEADER_CACHE_SIZE = 256
+_HEADER_CACHE_TEXT = 16 * 1024
+
+
+def _copy_json(value: Any) -> Any:
+    """A copy of decoded JSON that shares no container with ``value`` (its strings and numbers are immutable)."""
+    if isinstance(value, dict):
+        return {k: _copy_json(v) if isinstance(v, (dict, list)) else v for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy_json(v) if isinstance(v, (dict, list)) else v for v in value]
+    return value
+
+
+def decode_protected_header(protected_b64: str) -> dict[str, Any]:
+    """The JOSE header of an encoded protected header: base64url, then JSON, then a JSON object (RFC 7515 §5.2 steps
+    2-4, strict on every layer). Returns a new dict on every call; the caller may change it."""
+    cached = _HEADER_CACHE.get(protected_b64)
+    if cached is not None:
+        return _copy_json(cached)  # type: ignore[no-any-return]
+    try:
+        header = json_loads(b64url_decode(protected_b64))
+    except EncodingError as exc:
+        raise JoseError(f"JOSE header is malformed: {exc.description}", reason="malformed_header") from None
+    if not isinstance(header, dict):
+        raise JoseError("JOSE header must be a JSON object", reason="malformed_header")
+    if len(protected_b64) <= _HEADER_CACHE_TEXT:
+        if len(_HEADER_CACHE) >= _HEADER_CACHE_SIZE:
+            _HEADER_CACHE.clear()
+        _HEADER_CACHE[protected_b64] = _copy_json(header)
+    return header
+
+
 def parse_compact(token: str, *, max_size: int = DEFAULT_MAX_SIZE) -> tuple[str, str, str, dict[str, Any]]:
     """Split a compact JWS and decode its protected header (no verification)."""
     if not isinstance(token, str):
@@ -114,13 +152,7 @@ def parse_compact(token: str, *, max_size: int = DEFAULT_MAX_SIZE) -> tuple[str,
     if len(parts) != 3:
         raise JoseError("compact JWS must have exactly three parts", reason="malformed_jws")
     protected_b64, payload_b64, sig_b64 = parts
-    try:
-        header = json_loads(b64url_decode(protected_b64))
-    except EncodingError as exc:
-        raise JoseError(f"JOSE header is malformed: {exc.description}", reason="malformed_header") from None
-    if not isinstance(header, dict):
-        raise JoseError("JOSE header must be a JSON object", reason="malformed_header")
-    return protected_b64, payload_b64, sig_b64, header
+    return protected_b64, payload_b64, sig_b64, decode_protected_header(protected_b64)
 
 
 def verify_compact(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
@@ -111,11 +111,13 @@ class PublicKey:
 
     alg: str
     key: PublicKeyType
+    #: The public JWK, computed once on first use (the key is immutable); handed out as copies only.
+    _jwk: dict[str, str] | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def from_jwk(cls, jwk: Mapping[str, Any]) -> PublicKey:
         """Import a public JWK strictly. Private members (``d``) are ignored, never used."""
-        if not isinstance(jwk, Mapping):
+        if not isinstance(jwk, (dict, Mapping)):  # a dict is decided before the (slower) ABC check
             raise KeyError_("JWK must be a JSON object", reason="invalid_jwk")
         kty, crv = jwk.get("kty"), jwk.get("crv")
         if not isinstance(crv, str):  # a JSON array/object here is not hashable: refuse before the lookup
@@ -141,7 +143,12 @@ class PublicKey:
         if declared is not None and declared != alg:
             # RFC 7517 §4.4: the key is intended for use with 'alg'; a mismatch is an alg/key confusion attempt.
             raise KeyError_("JWK 'alg' does not match its curve", reason="alg_key_mismatch")
-        return cls(alg=alg, key=key)
+        result = cls(alg=alg, key=key)
+        # The coordinates were decoded strictly and canonically to full-size octet strings, so their text is exactly
+        # what _public_jwk() would encode again: the JWK of an imported key costs nothing later (e.g. as cnf.jwk).
+        coords = {"x": jwk["x"], "y": jwk["y"]} if kty == "EC" else {"x": jwk["x"]}
+        object.__setattr__(result, "_jwk", {"kty": str(kty), "crv": str(crv), **coords})
+        return result
 
     @classmethod
     def from_crypto(cls, key: PublicKeyType) -> PublicKey:
@@ -155,7 +162,14 @@ class PublicKey:
 
     @property
     def jwk(self) -> dict[str, str]:
-        """The public JWK with exactly the REQUIRED members."""
+        """The public JWK with exactly the REQUIRED members (a new dict on every call)."""
+        cached = self._jwk
+        if cached is None:
+            cached = self._public_jwk()
+            object.__setattr__(self, "_jwk", cached)  # a cache of a pure function of the immutable key
+        return dict(cached)
+
+    def _public_jwk(self) -> dict[str, str]:
         if isinstance(self.key, ed25519.Ed25519PublicKey):
             from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 

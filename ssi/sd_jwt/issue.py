@@ -11,13 +11,15 @@
 
 from __future__ import annotations
 
+import binascii
 import os
 import secrets
+from _json import encode_basestring  # the C string encoder json.dumps uses (CPython)
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from ssi.encoding import b64url_encode, json_dumps
+from ssi.encoding import b64url_encode, json_dumps_acyclic
 from ssi.errors import SdJwtError
 from ssi.jose import sign_compact, sign_json
 from ssi.keys import Signer
@@ -48,7 +50,7 @@ class RandomSource(Protocol):
 
 
 class _Secrets:
-    # os.urandom is what secrets.token_bytes returns (through two Python frames); one call per salt.
+    # os.urandom is what secrets.token_bytes returns (through two Python frames).
     token_bytes = staticmethod(os.urandom)
     randbelow = staticmethod(secrets.randbelow)
 
@@ -116,7 +118,7 @@ class IssuedSdJwt:
     @property
     def compact(self) -> str:
         """§4: ``<Issuer-signed JWT>~<Disclosure 1>~...~<Disclosure N>~``."""
-        return "~".join((self.issuer_jwt, *(d.encoded for d in self.disclosures), ""))
+        return "~".join([self.issuer_jwt, *[d.encoded for d in self.disclosures], ""])
 
     def to_json(self) -> dict[str, Any]:
         """§8 JWS JSON serialization with the Disclosures in the (first) unprotected header."""
@@ -124,29 +126,92 @@ class IssuedSdJwt:
         return to_json(parts)
 
 
+#: §9.3: "The RECOMMENDED minimum length of the randomly-generated portion of the salt is 128 bits."
+SALT_BYTES = 16
+_STD_TO_URL = bytes.maketrans(b"+/", b"-_")
+_b2a = binascii.b2a_base64
+
+
+def system_salts(count: int) -> list[str]:
+    """``count`` salts from the operating system's CSPRNG, each ``b64url_encode(os.urandom(SALT_BYTES))``.
+
+    One ``os.urandom`` call for all of them (consecutive 16-byte slices of CSPRNG output are as independent as
+    separate calls) and one translate/decode for their text. Drawn per issuance, never kept in a module-level pool: a
+    forked worker would otherwise hand out the same salts as its parent.
+    """
+    raw = os.urandom(SALT_BYTES * count)
+    lines = b"".join([_b2a(raw[i : i + SALT_BYTES]) for i in range(0, len(raw), SALT_BYTES)])
+    salts = lines.translate(_STD_TO_URL, b"=").decode("ascii").split("\n")
+    salts.pop()  # the text after the last newline
+    return salts
+
+
+def disclosure_json(salt: str, name: str | None, value: Any) -> str:
+    """The JSON text of ``[salt, name, value]`` (``[salt, value]`` without a name) as ``json_dumps`` writes it, for a
+    base64url ``salt`` and a ``value`` that cannot contain a cycle. JSON scalars are written without the encoder."""
+    kind = type(value)
+    if kind is str:
+        text = encode_basestring(value)
+    elif kind is int:
+        text = int.__repr__(value)
+    elif value is True:
+        text = "true"
+    elif value is False:
+        text = "false"
+    elif value is None:
+        text = "null"
+    else:
+        text = json_dumps_acyclic(value)
+    # a base64url salt needs no escaping: '"' + salt + '"' is its JSON string
+    if name is None:
+        return f'["{salt}",{text}]'
+    return f'["{salt}",{encode_basestring(name)},{text}]'
+
+
 class _Encoder:
-    def __init__(self, sd_alg: str, decoys: int, rng: RandomSource) -> None:
+    def __init__(self, sd_alg: str, decoys: int, rng: RandomSource, expected: int) -> None:
         self.hash_fn = hash_function(sd_alg)
         self.decoys = decoys
         self.rng = rng
         self.disclosures: list[Disclosure] = []
+        #: Salts drawn ahead from the system CSPRNG, used from the end; ``None`` with an injected random source,
+        #: which is asked for each salt as before (reproducible tests).
+        self.salts: list[str] | None = [] if rng is SYSTEM_RANDOM else None
+        self.expected = max(expected, 1)
 
     def _salt(self) -> str:
-        return b64url_encode(self.rng.token_bytes(16))
+        salts = self.salts
+        if salts is None:
+            return b64url_encode(self.rng.token_bytes(SALT_BYTES))
+        if not salts:
+            salts.extend(system_salts(self.expected))
+        return salts.pop()
 
     def _decoy_digests(self) -> list[str]:
         count = self.rng.randbelow(self.decoys + 1) if self.decoys else 0
-        return [digest(b64url_encode(self.rng.token_bytes(16)), self.hash_fn) for _ in range(count)]
+        # §4.2.5: a decoy is the digest over a random salt, built like a Disclosure's
+        return [digest(self._salt(), self.hash_fn) for _ in range(count)]
 
     def _disclose(self, name: str | None, value: Any) -> str:
-        disclosure = Disclosure.create(self._salt(), name, value)
-        self.disclosures.append(disclosure)
-        return digest(disclosure.encoded, self.hash_fn)
+        """``Disclosure.create(salt, name, value)`` and its digest (§4.2.1-4.2.3), with the steps inline.
+
+        ``name`` is None or a claim name that :meth:`obj` has checked (a string, not ``_sd``/``...``/``_sd_alg``),
+        and ``value`` a tree this walk has just built, so the encoder's cycle check has nothing to find.
+        """
+        salt = self._salt()
+        encoded = _b2a(disclosure_json(salt, name, value).encode("utf-8"), newline=False)
+        text = encoded.translate(_STD_TO_URL, b"=").decode("ascii")
+        self.disclosures.append(Disclosure(salt, name, value, text))
+        return (
+            _b2a(self.hash_fn(text.encode("ascii")).digest(), newline=False)
+            .translate(_STD_TO_URL, b"=")
+            .decode("ascii")
+        )
 
     def value(self, value: Any, node: _PathNode | None, path: ClaimPath) -> Any:
         if isinstance(value, _SCALARS):
             return value
-        if isinstance(value, Mapping):
+        if isinstance(value, (dict, Mapping)):  # a dict is decided before the (slower) ABC check
             return self.obj(value, node, path)
         if isinstance(value, (list, tuple)):
             return self.array(value, node, path)
@@ -221,7 +286,7 @@ def issue_sd_jwt(
     to each ``_sd`` array or array with disclosable elements. ``extra_signers`` adds signatures in the General JSON
     serialization (§8.3).
     """
-    if not isinstance(claims, Mapping):
+    if not isinstance(claims, (dict, Mapping)):
         raise SdJwtError("claims must be a JSON object", reason="bad_claims")
     if decoys < 0:
         raise SdJwtError("decoys must not be negative", reason="bad_claims")
@@ -231,11 +296,11 @@ def issue_sd_jwt(
             raise SdJwtError(
                 f"claim path {format_claim_path(path)!r} does not exist in the claims", reason="unknown_claim_path"
             )
-    encoder = _Encoder(sd_alg, decoys, rng)
+    encoder = _Encoder(sd_alg, decoys, rng, len(paths))
     payload = encoder.obj(claims, _build_tree(paths), ())
     if encoder.disclosures or sd_alg != DEFAULT_SD_ALG:
         payload[SD_ALG_KEY] = sd_alg
-    body = json_dumps(payload).encode("utf-8")
+    body = json_dumps_acyclic(payload).encode("utf-8")  # a tree the walk just built
     extra = list(extra_signers)
     jws_json: dict[str, Any] | None = None
     if serialization == "json":

@@ -61,7 +61,7 @@ def issue_sd_jwt_vc(
     *,
     vct: str,
     issuer: str | None = None,
-    holder_jwk: Mapping[str, Any] | None = None,
+    holder_jwk: Mapping[str, Any] | PublicKey | None = None,
     status: Mapping[str, Any] | None = None,
     disclosable: Iterable[ClaimPath] = (),
     valid_for: float | None = None,
@@ -76,6 +76,9 @@ def issue_sd_jwt_vc(
     serialization: Literal["compact", "json"] = "compact",
 ) -> IssuedSdJwt:
     """Issue an SD-JWT VC. Registered claims are parameters, so they cannot end up in a Disclosure by mistake.
+
+    ``holder_jwk`` (``cnf.jwk``, RFC 7800 §3.2) is a public JWK, checked here, or a :class:`PublicKey` the caller has
+    already imported (e.g. from the key proof it verified), written with exactly its REQUIRED members.
 
     ``exp`` is ``expires_at`` or ``iat + valid_for`` (not both); ``nbf`` is ``not_before``.
     """
@@ -105,13 +108,16 @@ def issue_sd_jwt_vc(
         payload["exp"] = now + _numeric_date("valid_for", valid_for)
     elif expires_at is not None:
         payload["exp"] = _numeric_date("exp", expires_at)
-    if holder_jwk is not None:
+    if isinstance(holder_jwk, PublicKey):
+        # already imported (strictly, by PublicKey.from_jwk or from a private key): the public members only
+        payload["cnf"] = {"jwk": holder_jwk.jwk}
+    elif holder_jwk is not None:
         PublicKey.from_jwk(holder_jwk)  # refuse a malformed or private key before signing it into a credential
         if "d" in holder_jwk:
             raise SdJwtError("'cnf.jwk' must be a public key", reason="bad_claims")
         payload["cnf"] = {"jwk": dict(holder_jwk)}
     if status is not None:
-        if not isinstance(status, Mapping):
+        if not isinstance(status, (dict, Mapping)):
             raise SdJwtError("'status' must be a JSON object", reason="malformed_status")
         check_status_claim(dict(status))
         payload["status"] = dict(status)

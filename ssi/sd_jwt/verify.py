@@ -67,7 +67,8 @@ class VerifiedSdJwt:
 
 
 def _split(presentation: str | Mapping[str, Any], policy: VerificationPolicy) -> SdJwtParts:
-    if isinstance(presentation, Mapping):
+    # the text test first: a str is never a Mapping, and the Mapping test is an ABC check
+    if not isinstance(presentation, str) and isinstance(presentation, Mapping):
         return split_json(presentation, max_size=policy.max_size, max_disclosures=policy.max_disclosures)
     return split_compact(presentation, max_size=policy.max_size, max_disclosures=policy.max_disclosures)
 
@@ -215,9 +216,11 @@ def verify_with_typ(
             raise SdJwtError(f"required claim {name!r} is missing (§7.1 step 6)", reason=f"missing_{name}")
     kb_claims = None
     if parts.kb_jwt is not None:
-        kb_claims = verify_key_binding(
-            parts.kb_jwt, parts.sd_jwt, _holder_key(payload), processed.sd_alg, policy, now=now
-        )
+        # §4.3.1: sd_hash is over the compact SD-JWT without the KB-JWT. For compact input that is the presented text
+        # up to its KB-JWT (split_compact cut it at '~', so re-joining the parts gives the same characters).
+        text = presentation if isinstance(presentation, str) else None
+        sd_jwt = parts.sd_jwt if text is None else text[: len(text) - len(parts.kb_jwt)]
+        kb_claims = verify_key_binding(parts.kb_jwt, sd_jwt, _holder_key(payload), processed.sd_alg, policy, now=now)
     return VerifiedSdJwt(
         header=header,
         claims=processed.claims,

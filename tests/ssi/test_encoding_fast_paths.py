@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ssi.encoding import MAX_JSON_DEPTH, b64url_decode, json_dumps, json_loads
+from ssi.encoding import MAX_JSON_DEPTH, b64url_decode, json_dumps, json_dumps_acyclic, json_loads
 from ssi.errors import EncodingError
 
 PROPERTY = settings(max_examples=200, deadline=None)
@@ -146,6 +146,20 @@ def test_json_dumps_is_json_dumps_compact_utf8(value: object) -> None:
 def test_json_dumps_refuses_what_json_dumps_refuses(bad: object) -> None:
     with pytest.raises((ValueError, TypeError)):
         json_dumps(bad)
+
+
+@PROPERTY
+@given(_JSON_VALUES)
+def test_json_dumps_acyclic_is_json_dumps(value: object) -> None:
+    """The shared encoder (no cycle bookkeeping) writes the same text as ``json_dumps`` for every acyclic value."""
+    assert json_dumps_acyclic(value) == json_dumps(value)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), {"a": [float("-inf")]}, object(), {(1, 2): 3}, b"x"])
+def test_json_dumps_acyclic_refuses_what_json_dumps_refuses(bad: object) -> None:
+    with pytest.raises((ValueError, TypeError)):
+        json_dumps_acyclic(bad)
+    assert json_dumps_acyclic({"a": [1]}) == '{"a":[1]}'  # nothing left half-written in the shared encoder
 
 
 def test_json_dumps_detects_circular_references_every_time() -> None:

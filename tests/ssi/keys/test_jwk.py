@@ -131,6 +131,27 @@ def test_public_jwk_has_exactly_the_required_members(alg: str) -> None:
     assert set(jwk) == ({"kty", "crv", "x", "y"} if kty == "EC" else {"kty", "crv", "x"})
 
 
+def test_public_jwk_is_computed_once_and_handed_out_as_copies(alg: str) -> None:
+    """The cached JWK equals the one computed from the key, and changing a returned JWK changes nothing else."""
+    public = PrivateKey.generate(alg).public_key
+    first = public.jwk
+    assert first == public._public_jwk() == PublicKey.from_jwk(first).jwk
+    first["x"] = "changed"
+    first["d"] = "secret"
+    assert public.jwk == public._public_jwk()
+    assert public == PublicKey.from_jwk(public.jwk) and "_jwk" not in repr(public)
+
+
+def test_imported_jwk_is_the_computed_jwk(alg: str) -> None:
+    """The JWK kept from an import (its strictly decoded members) equals the one computed from the key, and only the
+    REQUIRED public members are kept."""
+    for _ in range(20):
+        jwk = PrivateKey.generate(alg).private_jwk()
+        imported = PublicKey.from_jwk({**jwk, "kid": "k", "use": "sig", "alg": alg})
+        assert imported._jwk == imported._public_jwk()
+        assert imported.jwk == {k: v for k, v in jwk.items() if k != "d"}
+
+
 def test_rfc7518_s6_2_1_2_exported_coordinates_keep_leading_zeros() -> None:
     """RFC 7518 §6.2.1.2: "The length of this octet string MUST be the full size of a coordinate for the curve"."""
     for _ in range(5000):

@@ -1,11 +1,26 @@
-"""The Holder's selection shortcut decides like the rule it replaces (RFC 9901 §7.2 step 2: a selected claim brings
-its ancestors and descendants, i.e. every Disclosure on one line with the requested path)."""
+"""The SD-JWT fast paths decide like the rules they replace.
+
+- The Holder's selection shortcut (RFC 9901 §7.2 step 2: a selected claim brings its ancestors and descendants, i.e.
+  every Disclosure on one line with the requested path).
+- The Verifier's ``sd_hash`` input taken from the presented text (§4.3.1).
+- The Issuer's inline Disclosure construction (§4.2.1-4.2.3) against ``Disclosure.create`` and ``digest``, and the
+  batched system salts (§9.3: 128 bits each) against ``b64url_encode(os.urandom(16))``.
+"""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ssi.encoding import b64url_decode, b64url_encode, json_dumps
+from ssi.errors import SsiError
+from ssi.sd_jwt import Disclosure, split_compact
+from ssi.sd_jwt._common import digest, hash_function
+from ssi.sd_jwt.issue import SALT_BYTES, SYSTEM_RANDOM, _Encoder, disclosure_json, system_salts
 from ssi.sd_jwt.present import _line_test, _on_one_line
 
 _PATH_ITEMS = st.one_of(st.sampled_from(["a", "b", "address", "0"]), st.integers(min_value=0, max_value=3))
@@ -18,3 +33,75 @@ _PATH_ITEMS = st.one_of(st.sampled_from(["a", "b", "address", "0"]), st.integers
 )
 def test_s7_2_step_2_line_test_matches_on_one_line(requested: tuple, claim: tuple) -> None:  # type: ignore[type-arg]
     assert _line_test(requested)(claim) == _on_one_line(requested, claim)
+
+
+_B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(st.characters(codec="utf-8"), max_size=8)
+)
+_JSON_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=12,
+)
+_NAMES = st.text(st.characters(codec="utf-8"), max_size=8).filter(lambda n: n not in ("_sd", "...", "_sd_alg"))
+
+
+class _Count(int):
+    """An int subclass: json writes it with int.__repr__; the scalar shortcut leaves it to the encoder."""
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(_B64URL, min_size=1, max_size=24), st.one_of(st.none(), _NAMES), _JSON_VALUES)
+def test_s4_2_1_disclosure_json_is_json_dumps_of_the_array(salt: str, name: str | None, value: Any) -> None:
+    items = [salt, value] if name is None else [salt, name, value]
+    assert disclosure_json(salt, name, value) == json_dumps(items)
+
+
+@pytest.mark.parametrize("value", [_Count(7), True, False, None, 0, -(2**70), 1.5, 'ä"\n', [True, {"a": None}]])
+def test_s4_2_1_disclosure_json_scalar_shortcuts(value: Any) -> None:
+    assert disclosure_json("c2FsdA", "n", value) == json_dumps(["c2FsdA", "n", value])
+    assert json.loads(disclosure_json("c2FsdA", None, value)) == ["c2FsdA", value]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.none(), _NAMES), _JSON_VALUES, st.sampled_from(["sha-256", "sha-384", "sha-512"]))
+def test_s4_2_3_inline_disclose_equals_create_and_digest(name: str | None, value: Any, sd_alg: str) -> None:
+    """The encoder's inline steps give the Disclosure ``Disclosure.create`` gives, and the §4.2.3 digest of it."""
+    encoder = _Encoder(sd_alg, 0, SYSTEM_RANDOM, 1)
+    got = encoder._disclose(name, value)
+    (made,) = encoder.disclosures
+    assert made == Disclosure.create(made.salt, name, value)
+    assert got == digest(made.encoded, hash_function(sd_alg))
+    assert Disclosure.parse(made.encoded) == made
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 19, 64])
+def test_s9_3_system_salts_are_128_bit_base64url_and_distinct(count: int) -> None:
+    salts = system_salts(count)
+    assert len(salts) == count == len(set(salts))
+    for salt in salts:
+        raw = b64url_decode(salt)  # strict and canonical
+        assert len(raw) == SALT_BYTES and b64url_encode(raw) == salt
+
+
+def test_s9_3_encoder_draws_more_system_salts_when_the_batch_runs_out() -> None:
+    encoder = _Encoder("sha-256", 0, SYSTEM_RANDOM, 2)
+    salts = [encoder._salt() for _ in range(7)]
+    assert len(set(salts)) == 7 and all(len(b64url_decode(s)) == SALT_BYTES for s in salts)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text("ABCab.-_~", min_size=1, max_size=6), min_size=1, max_size=5), st.text("ab.", max_size=6))
+def test_s4_3_1_sd_hash_input_is_the_presented_text_before_the_kb_jwt(disclosures: list[str], kb: str) -> None:
+    """The verifier hashes the presented characters up to the KB-JWT; that is ``SdJwtParts.sd_jwt`` re-joined."""
+    text = "~".join(["h.p.s", *disclosures, kb])
+    try:
+        parts = split_compact(text)
+    except SsiError:
+        return
+    assert text[: len(text) - len(parts.kb_jwt or "")] == parts.sd_jwt

@@ -32,6 +32,7 @@ from sdjwt_support import (
 
 from ssi.encoding import b64url_json
 from ssi.errors import KeyError_
+from ssi.keys import PublicKey
 from ssi.sd_jwt import HeldSdJwt
 from ssi.sd_jwt.vc import (
     LEGACY_SD_JWT_VC_TYP,
@@ -279,6 +280,13 @@ def test_cnf_holds_a_public_jwk() -> None:
     with pytest.raises(KeyError_):
         issue(holder_jwk={"kty": "EC", "crv": "P-256", "x": "AAAA"})
     assert "cnf" not in issue(holder_jwk=None).payload
+
+
+def test_cnf_from_an_imported_public_key_is_its_public_jwk() -> None:
+    """A :class:`PublicKey` (imported and checked already) gives the same ``cnf.jwk`` as its JWK would."""
+    key = PublicKey.from_jwk(HOLDER_PUBLIC_JWK)
+    assert issue(holder_jwk=key).payload["cnf"] == {"jwk": key.jwk} == issue(holder_jwk=key.jwk).payload["cnf"]
+    assert "d" not in issue(holder_jwk=HOLDER.public_key).payload["cnf"]["jwk"]
 
 
 @pytest.mark.parametrize("cnf", ["x", ["jwk"], 7])

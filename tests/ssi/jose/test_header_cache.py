@@ -1,0 +1,75 @@
+"""The decoded-header cache of ``ssi.jose`` decides exactly like decoding anew (RFC 7515 §5.2 steps 2-4).
+
+A cached header is returned as a new object on every call, so changing a returned header (or anything nested in it,
+such as an ``x5c`` list) never changes what a later verification sees; failures are never cached.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ssi.encoding import b64url_encode, json_dumps, json_loads
+from ssi.errors import JoseError
+from ssi.jose import _jws
+from ssi.jose._jws import decode_protected_header, parse_compact
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=6),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=10,
+)
+
+
+def _encoded(header: Any) -> str:
+    return b64url_encode(json_dumps(header).encode("utf-8"))
+
+
+def _shares_a_container(a: Any, b: Any) -> bool:
+    if isinstance(a, (dict, list)) and a is b:
+        return True
+    if isinstance(a, dict) and isinstance(b, dict):
+        return any(_shares_a_container(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return any(_shares_a_container(x, y) for x, y in zip(a, b, strict=True))
+    return False
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text(max_size=5), _JSON, max_size=5))
+def test_rfc7515_s5_2_cached_header_equals_a_fresh_decode_and_is_a_new_object(header: dict[str, Any]) -> None:
+    encoded = _encoded(header)
+    first, second = decode_protected_header(encoded), decode_protected_header(encoded)
+    assert first == second == json_loads(json_dumps(header))
+    assert not _shares_a_container(first, second)
+
+
+def test_changing_a_returned_header_does_not_change_the_next_one() -> None:
+    header = {"alg": "ES256", "typ": "dc+sd-jwt", "x5c": ["MIIB", "MIIC"], "jwk": {"kty": "EC"}}
+    token = f"{_encoded(header)}.e30.c2ln"
+    got = parse_compact(token)[3]
+    got["alg"] = "none"
+    got["x5c"].append("evil")
+    got["jwk"]["kty"] = "oct"
+    assert parse_compact(token)[3] == header
+
+
+@pytest.mark.parametrize("encoded", [_encoded([1]), _encoded("x"), "e30=", "!!!!", b64url_encode(b'{"a":1,"a":2}')])
+def test_rfc7515_s5_2_malformed_headers_fail_every_time(encoded: str) -> None:
+    for _ in range(2):
+        with pytest.raises(JoseError) as info:
+            decode_protected_header(encoded)
+        assert info.value.reason == "malformed_header"
+    assert encoded not in _jws._HEADER_CACHE
+
+
+def test_cache_is_bounded() -> None:
+    for i in range(_jws._HEADER_CACHE_SIZE + 10):
+        decode_protected_header(_encoded({"alg": "ES256", "kid": str(i)}))
+        assert len(_jws._HEADER_CACHE) <= _jws._HEADER_CACHE_SIZE
+    big = _encoded({"alg": "ES256", "x5c": ["A" * _jws._HEADER_CACHE_TEXT]})
+    assert decode_protected_header(big)["x5c"] == ["A" * _jws._HEADER_CACHE_TEXT]
+    assert big not in _jws._HEADER_CACHE
