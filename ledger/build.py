@@ -100,7 +100,8 @@ def standard_json_input(sources: Mapping[str, bytes]) -> dict[str, Any]:
 def compile_artifacts() -> dict[str, bytes]:
     """Compile the contracts and return the serialized artifacts by file name (``<Contract>.json``).
 
-    Raises :class:`ContractBuildError` on any compiler error or warning.
+    Interfaces and abstract contracts (no creation code) get no artifact. Raises :class:`ContractBuildError` on any
+    compiler error or warning.
     """
     install_solc()
     sources = contract_sources()
@@ -124,6 +125,8 @@ def compile_artifacts() -> dict[str, bytes]:
     artifacts: dict[str, bytes] = {}
     for source_name, contracts in sorted(output["contracts"].items()):
         for contract_name, compiled in sorted(contracts.items()):
+            if not compiled["evm"]["bytecode"]["object"]:
+                continue  # an interface (or abstract contract): nothing to deploy, its ABI lives in its users
             artifact = {
                 "contractName": contract_name,
                 "sourceName": f"ledger/contracts/{source_name}",

@@ -7,7 +7,9 @@ alike and services map them to HTTP in one place.
 - ``ChainIdMismatch``: the configured JSON-RPC endpoints are not all the same chain (or not the expected one);
 - ``TransactionFailed``: a transaction reverted (at gas estimation, or mined with status 0), with the revert reason;
 - ``TransactionNotConfirmed``: a transaction's fate is not known in time; it carries the signed bytes, which may be
-  resent as they are (same nonce, same hash, so a resend never applies twice).
+  resent as they are (same nonce, same hash, so a resend never applies twice); ``ChainStalled``, a kind of it: the
+  chain stopped growing meanwhile (a Clique network without a majority of its signers online);
+- ``InvalidBlock``: a block breaks a consensus rule (the PoA network model, ``ledger.poa``).
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from __future__ import annotations
 from ssi.errors import (
     ChainError,
     ChainIdMismatch,
+    ChainStalled,
     ChainStorageError,
     ChainUnavailable,
     ExecutionReverted,
+    InvalidBlock,
     TransactionFailed,
     TransactionNotConfirmed,
     TransactionRejected,
@@ -26,9 +30,11 @@ from ssi.errors import (
 __all__ = [
     "ChainError",
     "ChainIdMismatch",
+    "ChainStalled",
     "ChainStorageError",
     "ChainUnavailable",
     "ExecutionReverted",
+    "InvalidBlock",
     "TransactionFailed",
     "TransactionNotConfirmed",
     "TransactionRejected",

@@ -1,9 +1,17 @@
-"""Gas used by every state-changing call of the ERC-1056 DID registry, measured on an in-process EVM.
+"""Gas used by every state-changing call of govssi's contracts, measured on an in-process EVM.
 
-``python -m ledger.gas_report [--json]`` deploys the committed ``EthereumDIDRegistry`` artifact on eth-tester (py-evm,
-the fork eth-tester runs by default) and prints ``gasUsed`` from the receipts. Each function is measured twice: as the
-*first* change of an identity (storage slots go from zero to non-zero, the expensive case) and as a *later* change of
-the same identity. Signed variants are sent by a separate relayer account, as ERC-1056 intends.
+``python -m ledger.gas_report [--json]`` deploys the committed artifacts on eth-tester (py-evm, the fork eth-tester
+runs by default) and prints ``gasUsed`` from the receipts, one table per contract:
+
+- ``EthereumDIDRegistry`` (ERC-1056): each function as the *first* change of an identity (storage slots go from zero
+  to non-zero, the expensive case) and as a *later* change of the same identity. Signed variants are sent by a
+  separate relayer account, as ERC-1056 intends.
+- ``TrustedIssuerRegistry``: a cooperative of five members (quorum 3). Each proposal kind as the *proposal* (which
+  counts the proposer's vote), an *other vote* (not deciding) and the *deciding vote* (which executes the decision);
+  the accreditation has two credential types, a certificate key and a did:ethr identity; ``execute`` decides a
+  proposal that reached its majority through the removal of members.
+- ``StatusListAnchor``: one list's *first version* and a *later version*; batches of 10 and 100 lists (per list and
+  in total).
 """
 
 from __future__ import annotations
@@ -13,7 +21,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, cast
 
 from eth_utils.crypto import keccak
 from web3 import EthereumTesterProvider, Web3
@@ -21,9 +29,9 @@ from web3.contract import Contract
 
 from ledger import erc1056
 from ledger.client import SoftwareChainSigner
-from ledger.contracts import DID_REGISTRY, load_artifact
+from ledger.contracts import DID_REGISTRY, STATUS_LIST_ANCHOR, TRUSTED_ISSUER_REGISTRY, load_artifact
 
-__all__ = ["GasFigure", "format_table", "main", "measure_gas"]
+__all__ = ["CASES", "GasFigure", "format_table", "main", "measure_did_registry_gas", "measure_gas", "measure_trust_gas"]
 
 #: did:ethr values of realistic size: a delegate type, an attribute name and a 33-byte compressed secp256k1 key.
 VERI_KEY = erc1056.bytes32("veriKey")
@@ -32,13 +40,24 @@ PUB_KEY_VALUE = bytes.fromhex("02b97c30de767f084ce3080168ee293053ba33b235d7116a3
 ONE_DAY = 86_400
 
 
+#: Columns of each contract's table, in order.
+CASES: dict[str, tuple[str, ...]] = {
+    DID_REGISTRY: ("deploy", "first change", "later change"),
+    TRUSTED_ISSUER_REGISTRY: ("deploy", "proposal", "other vote", "deciding vote"),
+    STATUS_LIST_ANCHOR: ("deploy", "first version", "later version"),
+}
+TRUST_MEMBERS = 5
+BATCH_SIZES = (10, 100)
+
+
 @dataclass(frozen=True)
 class GasFigure:
-    """``gasUsed`` of one call: ``case`` is ``deploy``, ``first change`` or ``later change``."""
+    """``gasUsed`` of one call of ``contract``; ``case`` is one of :data:`CASES` for that contract."""
 
     function: str
     case: str
     gas_used: int
+    contract: str = DID_REGISTRY
 
 
 class _Bench:
@@ -77,6 +96,11 @@ class _Bench:
 
 
 def measure_gas() -> list[GasFigure]:
+    """Every contract's figures (:func:`measure_did_registry_gas`, :func:`measure_trust_gas`)."""
+    return measure_did_registry_gas() + measure_trust_gas()
+
+
+def measure_did_registry_gas() -> list[GasFigure]:
     """Run every state-changing registry function on a fresh chain and return its ``gasUsed`` figures."""
     bench = _Bench()
     registry, relayer = bench.registry, bench.accounts[0]
@@ -166,17 +190,117 @@ def measure_gas() -> list[GasFigure]:
     return figures
 
 
+def measure_trust_gas() -> list[GasFigure]:
+    """The trusted-issuer registry's and the status-list anchor's figures (see the module docstring)."""
+    w3 = Web3(EthereumTesterProvider())
+    accounts = list(w3.eth.accounts)
+    deployer, members, outsiders = accounts[0], accounts[1 : 1 + TRUST_MEMBERS], accounts[1 + TRUST_MEMBERS :]
+    figures: list[GasFigure] = []
+
+    def send(call: Any, sender: str) -> Any:
+        receipt = w3.eth.wait_for_transaction_receipt(call.transact({"from": sender}))
+        if receipt["status"] != 1:
+            raise RuntimeError("transaction reverted")
+        return receipt
+
+    def deploy(name: str, *args: Any) -> Contract:
+        artifact = load_artifact(name)
+        factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+        receipt = send(factory.constructor(*args), deployer)
+        label = f"deploy ({TRUST_MEMBERS} members)" if name == TRUSTED_ISSUER_REGISTRY else "deploy"
+        figures.append(GasFigure(label, "deploy", int(receipt["gasUsed"]), name))
+        return cast(Contract, w3.eth.contract(address=receipt["contractAddress"], abi=artifact.abi))
+
+    did_registry_artifact = load_artifact(DID_REGISTRY)
+    did_registry_receipt = send(
+        w3.eth.contract(abi=did_registry_artifact.abi, bytecode=did_registry_artifact.bytecode).constructor(), deployer
+    )
+    registry = deploy(TRUSTED_ISSUER_REGISTRY, members, 7 * ONE_DAY)
+    anchor = deploy(STATUS_LIST_ANCHOR, registry.address, did_registry_receipt["contractAddress"])
+
+    def decide(function: str, call: Any) -> None:
+        """Propose from the first member, one non-deciding vote, then the deciding vote."""
+        current = list(registry.functions.members().call())
+        quorum = int(registry.functions.quorum().call())
+        proposed = send(call, current[0])
+        proposal_id = int(registry.functions.proposalCount().call())
+        votes = [send(registry.functions.vote(proposal_id, True), voter) for voter in current[1:quorum]]
+        row = [("proposal", proposed), ("other vote", votes[0]), ("deciding vote", votes[-1])]
+        figures.extend(GasFigure(function, case, int(r["gasUsed"]), TRUSTED_ISSUER_REGISTRY) for case, r in row)
+
+    now = int(w3.eth.get_block("latest")["timestamp"])
+    issuer, did = outsiders[0], f"did:ethr:0x539:{outsiders[0]}"
+    types = ["urn:eudi:pid:de:1", "https://issuer.example/vct/residence"]
+    cert_key = keccak(b"a certificate key")  # any 32 bytes: only its storage cost matters here
+    decide("proposeAddMember", registry.functions.proposeAddMember(outsiders[1]))
+    decide("proposeRemoveMember", registry.functions.proposeRemoveMember(outsiders[1]))
+    decide(
+        "proposeAccreditation",
+        registry.functions.proposeAccreditation(did, issuer, cert_key, types, now, now + 365 * ONE_DAY),
+    )
+    decide(
+        "proposeAccreditation (supersedes)",
+        registry.functions.proposeAccreditation(did, issuer, cert_key, types, now, now + 730 * ONE_DAY),
+    )
+    accreditation = int(registry.functions.accreditationCount().call())
+    decide("proposeSuspension", registry.functions.proposeSuspension(accreditation))
+    decide("proposeReinstatement", registry.functions.proposeReinstatement(accreditation))
+    decide("proposeCompromise", registry.functions.proposeCompromise(cert_key, now + 365 * ONE_DAY))
+
+    # the anchor, while the issuer is accredited
+    def uri(index: int, batch: int = 0) -> bytes:
+        return keccak(f"https://issuer.example/status/{batch}/{index}".encode())
+
+    def digest(index: int, version: int) -> bytes:
+        return keccak(f"status list {index} version {version}".encode())
+
+    for case, version in (("first version", 1), ("later version", 2)):
+        receipt = send(anchor.functions.anchor(issuer, uri(0), digest(0, version)), issuer)
+        figures.append(GasFigure("anchor", case, int(receipt["gasUsed"]), STATUS_LIST_ANCHOR))
+    for size in BATCH_SIZES:
+        uris = [uri(i, size) for i in range(size)]
+        for case, version in (("first version", 1), ("later version", 2)):
+            receipt = send(
+                anchor.functions.anchorBatch(issuer, uris, [digest(i, version) for i in range(size)]), issuer
+            )
+            total = int(receipt["gasUsed"])
+            figures.append(GasFigure(f"anchorBatch x{size} (per list)", case, total // size, STATUS_LIST_ANCHOR))
+            figures.append(GasFigure(f"anchorBatch x{size} (total)", case, total, STATUS_LIST_ANCHOR))
+
+    decide("proposeRevocation", registry.functions.proposeRevocation(accreditation))
+
+    # execute: a proposal with 2 of 3 votes gets its majority when two members are removed (5 -> 3, quorum 2)
+    first, second, *rest = list(registry.functions.members().call())
+    send(registry.functions.proposeAddMember(outsiders[2]), first)
+    pending = int(registry.functions.proposalCount().call())
+    send(registry.functions.vote(pending, True), second)
+    for leaving in rest[-2:]:
+        current = list(registry.functions.members().call())
+        send(registry.functions.proposeRemoveMember(leaving), current[0])
+        removal = int(registry.functions.proposalCount().call())
+        for voter in current[1 : int(registry.functions.quorum().call())]:
+            send(registry.functions.vote(removal, True), voter)
+    receipt = send(registry.functions.execute(pending), first)
+    figures.append(GasFigure("execute", "deciding vote", int(receipt["gasUsed"]), TRUSTED_ISSUER_REGISTRY))
+    return figures
+
+
 def format_table(figures: Sequence[GasFigure]) -> str:
-    """Figures as a plain-text table: one row per function, one column per case."""
-    cases = ["deploy", "first change", "later change"]
-    rows: dict[str, dict[str, int]] = {}
-    for figure in figures:
-        rows.setdefault(figure.function, {})[figure.case] = figure.gas_used
-    width = max(len(name) for name in rows)
-    lines = [f"{'function':<{width}}  " + "  ".join(f"{case:>12}" for case in cases)]
-    for name, by_case in rows.items():
-        lines.append(f"{name:<{width}}  " + "  ".join(f"{by_case.get(case, ''):>12}" for case in cases))
-    return "\n".join(lines)
+    """Figures as plain-text tables, one per contract: one row per function, one column per case."""
+    tables = []
+    for contract, cases in CASES.items():
+        rows: dict[str, dict[str, int]] = {}
+        for figure in figures:
+            if figure.contract == contract:
+                rows.setdefault(figure.function, {})[figure.case] = figure.gas_used
+        if not rows:
+            continue
+        width = max(len(name) for name in [*rows, contract])
+        lines = [f"{contract:<{width}}  " + "  ".join(f"{case:>13}" for case in cases)]
+        for name, by_case in rows.items():
+            lines.append(f"{name:<{width}}  " + "  ".join(f"{by_case.get(case, ''):>13}" for case in cases))
+        tables.append("\n".join(lines))
+    return "\n\n".join(tables)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

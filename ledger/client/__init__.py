@@ -15,8 +15,11 @@ Errors are :mod:`ledger.errors` (all ``ssi.errors.SsiError``): ``ChainUnavailabl
 ``TransactionNotConfirmed`` (fate unknown in time; resend the attached bytes, it cannot apply twice).
 """
 
-from ledger.client.client import ChainClient, ClientPolicy, call_data
-from ledger.client.endpoints import EndpointStatus, FailoverPolicy, FailoverProvider, display_url, endpoint_urls
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ledger.client.nonces import Nonces, NonceSlot
 from ledger.client.signer import (
     SECP256K1_N,
@@ -27,7 +30,38 @@ from ledger.client.signer import (
     recover_address,
     recoverable_signature,
 )
-from ledger.client.transactions import SignedTransaction, SignerAccount, sign_transaction, signer_of
+
+if TYPE_CHECKING:
+    from ledger.client.client import ChainClient, ClientPolicy, call_data
+    from ledger.client.endpoints import EndpointStatus, FailoverPolicy, FailoverProvider, display_url, endpoint_urls
+    from ledger.client.transactions import SignedTransaction, SignerAccount, sign_transaction, signer_of
+
+# web3 and eth-account load only when these are first used: a chain node process (ledger.poa) needs the signer and
+# the HTTP transport of this package, not web3 (about a second of start-up per process).
+_LAZY = {
+    "ChainClient": "ledger.client.client",
+    "ClientPolicy": "ledger.client.client",
+    "call_data": "ledger.client.client",
+    "EndpointStatus": "ledger.client.endpoints",
+    "FailoverPolicy": "ledger.client.endpoints",
+    "FailoverProvider": "ledger.client.endpoints",
+    "display_url": "ledger.client.endpoints",
+    "endpoint_urls": "ledger.client.endpoints",
+    "SignedTransaction": "ledger.client.transactions",
+    "SignerAccount": "ledger.client.transactions",
+    "sign_transaction": "ledger.client.transactions",
+    "signer_of": "ledger.client.transactions",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ledger.client' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "SECP256K1_N",

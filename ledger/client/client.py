@@ -17,6 +17,13 @@ Sending a transaction (:meth:`ChainClient.transact`):
    parent block). Not done before the deadline: :class:`~ledger.errors.TransactionNotConfirmed`, carrying the raw
    transaction for :meth:`ChainClient.resend` / :meth:`ChainClient.wait_for_receipt`.
 
+Confirmations default to the network's finality depth (:meth:`ChainClient.finality_confirmations`): on a Clique
+network — a node answers ``clique_getSigners`` — ``2·⌊(N−1)/2⌋`` blocks on top for ``N`` signers (1 for ``N = 2``),
+the depth a partitioned minority can no longer undo (:mod:`ledger.client.finality`); elsewhere 0 (one node, or QBFT,
+whose blocks are final when mined). On a Clique network the wait also ends early, with
+:class:`~ledger.errors.ChainStalled`, when the chain stops growing (:attr:`ClientPolicy.stall_timeout`): fewer than
+half of the signers are online and no block will come.
+
 Blocks are parsed with web3's PoA middleware (``ExtraDataToPOAMiddleware``): Clique and QBFT put signatures and
 votes into ``extraData`` (97+ bytes), beyond the 32 bytes web3 otherwise accepts.
 """
@@ -39,9 +46,10 @@ from web3.contract.contract import ContractConstructor, ContractEvent, ContractF
 from web3.exceptions import ContractLogicError, TransactionNotFound, Web3Exception, Web3RPCError
 from web3.middleware import ExtraDataToPOAMiddleware
 from web3.providers import BaseProvider
-from web3.types import BlockIdentifier, EventData, FilterParams, LogReceipt, TxParams, TxReceipt
+from web3.types import BlockIdentifier, EventData, FilterParams, LogReceipt, RPCEndpoint, TxParams, TxReceipt
 
 from ledger.client.endpoints import EndpointStatus, FailoverPolicy, FailoverProvider
+from ledger.client.finality import clique_confirmations
 from ledger.client.nonces import Nonces
 from ledger.client.signer import ChainSigner
 from ledger.client.transactions import SignedTransaction, sign_transaction
@@ -49,6 +57,7 @@ from ledger.contracts import ContractArtifact
 from ledger.errors import (
     ChainError,
     ChainIdMismatch,
+    ChainStalled,
     ChainUnavailable,
     ExecutionReverted,
     TransactionFailed,
@@ -57,7 +66,7 @@ from ledger.errors import (
 )
 from ssi.clock import Clock
 
-__all__ = ["ChainClient", "ClientPolicy", "call_data"]
+__all__ = ["CLIQUE_STALL_TIMEOUT", "ChainClient", "ClientPolicy", "call_data"]
 
 _T = TypeVar("_T")
 _log = logging.getLogger("ledger.client")
@@ -74,14 +83,19 @@ _UNDERPRICED = ("replacement transaction underpriced", "replacement_underpriced"
 #: node's fault wherever :meth:`ChainClient._rpc` sees them.
 _BAD_ANSWERS = (Web3Exception, DecodingError, ValueError, TypeError, KeyError, AttributeError, IndexError)
 _TOO_MANY_LOGS = ("more than", "too many", "limit exceeded", "range too large", "block range", "exceed")
+#: Seconds without a new block after which a wait on a Clique network reports the chain as stalled.
+CLIQUE_STALL_TIMEOUT = 30.0
+#: How long a Clique signer count is trusted before it is asked again (votes change the set).
+_SIGNERS_TTL = 30.0
 
 
 @dataclass(frozen=True)
 class ClientPolicy:
     """How a :class:`ChainClient` waits and retries (seconds unless said otherwise)."""
 
-    #: Blocks on top of a transaction's block before :meth:`ChainClient.transact` returns (0: mined is enough).
-    confirmations: int = 0
+    #: Blocks on top of a transaction's block before :meth:`ChainClient.transact` returns (0: mined is enough);
+    #: ``None``: the network's finality depth (:meth:`ChainClient.finality_confirmations`).
+    confirmations: int | None = None
     #: Deadline for a transaction to be mined and confirmed.
     receipt_timeout: float = 60.0
     #: Deadline for handing a signed transaction to some node (retries with the same bytes while none answers).
@@ -95,12 +109,19 @@ class ClientPolicy:
     log_chunk_size: int = 5_000
     #: Fresh nonces tried when another transaction takes ours ("nonce too low") before giving up.
     nonce_attempts: int = 3
+    #: A wait for a receipt or confirmations ends with ``ChainStalled`` when the head has not moved for this long;
+    #: ``None``: :data:`CLIQUE_STALL_TIMEOUT` on Clique networks (which seal every period), never elsewhere (a chain
+    #: that mines only when it has transactions may rightly stand still).
+    stall_timeout: float | None = None
 
     def __post_init__(self) -> None:
-        if self.confirmations < 0 or self.log_chunk_size < 1 or self.nonce_attempts < 1 or self.gas_margin < 1:
+        confirmations = 0 if self.confirmations is None else self.confirmations
+        if confirmations < 0 or self.log_chunk_size < 1 or self.nonce_attempts < 1 or self.gas_margin < 1:
             raise ValueError("confirmations >= 0, log_chunk_size >= 1, nonce_attempts >= 1 and gas_margin >= 1")
         if min(self.receipt_timeout, self.delivery_timeout, self.poll_interval, self.rebroadcast_interval) <= 0:
             raise ValueError("timeouts and intervals must be positive")
+        if self.stall_timeout is not None and self.stall_timeout <= 0:
+            raise ValueError("stall_timeout must be positive")
 
 
 def _contains(message: str, needles: Sequence[str]) -> bool:
@@ -184,6 +205,8 @@ class ChainClient:
         self._chain_id = chain_id
         self._checked = False
         self._nonces = Nonces(self._pending_count)
+        #: (Clique signer count or None for "not Clique", when learnt); see finality_confirmations.
+        self._signers: tuple[int | None, float] | None = None
 
     @classmethod
     def connect(cls, urls: str | Sequence[str] | BaseProvider, **options: Any) -> ChainClient:
@@ -262,6 +285,30 @@ class ChainClient:
 
     def block_number(self) -> int:
         return self._rpc("eth_blockNumber", lambda: int(self.w3.eth.block_number))
+
+    def clique_signers(self) -> int | None:
+        """How many signers the Clique network has (``clique_getSigners``), or ``None`` when the nodes do not speak
+        Clique (any error answer: a single node, QBFT, anvil). Remembered for ``_SIGNERS_TTL`` seconds (for good when
+        not Clique); ``ChainUnavailable`` when no node answers."""
+        known = self._signers
+        if known is not None and (known[0] is None or self._clock() - known[1] < _SIGNERS_TTL):
+            return known[0]
+        response = self.provider.make_request(RPCEndpoint("clique_getSigners"), [])
+        result = response.get("result") if "error" not in response else None
+        count = len(result) if isinstance(result, list) and result else None
+        self._signers = (count, self._clock())
+        return count
+
+    def finality_confirmations(self) -> int:
+        """The confirmations after which a transaction is final on this network: :func:`clique_confirmations` of the
+        signer count on a Clique network, 0 elsewhere. What ``confirmations=None`` (the default) means."""
+        signers = self.clique_signers()
+        return 0 if signers is None else clique_confirmations(signers)
+
+    def _stall_timeout(self) -> float | None:
+        if self.policy.stall_timeout is not None:
+            return self.policy.stall_timeout
+        return CLIQUE_STALL_TIMEOUT if self.clique_signers() is not None else None
 
     def transaction_count(self, address: str, block: BlockIdentifier = "latest") -> int:
         """``eth_getTransactionCount``: the account's nonce at ``block`` (``"pending"`` counts what nodes hold)."""
@@ -527,14 +574,21 @@ class ChainClient:
         signed = transaction if isinstance(transaction, SignedTransaction) else None
         tx_hash = transaction.hash if isinstance(transaction, SignedTransaction) else bytes(transaction)
         depth = self.policy.confirmations if confirmations is None else confirmations
-        if depth < 0:
+        if depth is not None and depth < 0:
             raise ValueError("confirmations must be >= 0")
         deadline = self._clock() + (self.policy.receipt_timeout if timeout is None else timeout)
         last_broadcast = self._clock()
         last_problem = "not mined yet"
+        stall: _StallWatch | None = None
         while True:
             settled: TxReceipt | None = None
+            head: int | None = None
             try:
+                if depth is None:
+                    depth = self.finality_confirmations()
+                if stall is None:
+                    limit = self._stall_timeout()
+                    stall = _StallWatch(limit, self._clock) if limit is not None else _StallWatch.off()
                 receipt = self._receipt(tx_hash)
                 if receipt is not None:
                     head = self.block_number()
@@ -543,9 +597,12 @@ class ChainClient:
                         settled = receipt
                     else:
                         last_problem = f"mined in block {mined_in}, head {head}, waiting for {depth} confirmations"
-                elif signed is not None and self._clock() - last_broadcast >= self.policy.rebroadcast_interval:
-                    last_broadcast = self._clock()
-                    self._rebroadcast(signed)
+                else:
+                    if signed is not None and self._clock() - last_broadcast >= self.policy.rebroadcast_interval:
+                        last_broadcast = self._clock()
+                        self._rebroadcast(signed)
+                    if stall.due():
+                        head = self.block_number()
             except ChainUnavailable as exc:
                 last_problem = exc.description  # transient: keep waiting until the deadline
             except Web3RPCError as exc:
@@ -556,6 +613,19 @@ class ChainClient:
                 last_problem = exc.description
             if settled is not None:
                 return self._settled(settled, tx_hash, signed)
+            if stall is not None and head is not None and stall.stalled(head):
+                signers = self._signers[0] if self._signers is not None else None
+                network = (
+                    f"; a Clique network seals only while more than half of its {signers} signers are online"
+                    if signers
+                    else ""
+                )
+                raise ChainStalled(
+                    f"transaction 0x{tx_hash.hex()} not confirmed: no new block for {stall.limit:g} s, the chain "
+                    f"stopped at block {head} ({last_problem}){network}",
+                    transaction_hash=tx_hash,
+                    raw_transaction=signed.raw if signed else None,
+                )
             now = self._clock()
             if now >= deadline:
                 raise TransactionNotConfirmed(
@@ -637,6 +707,34 @@ class ChainClient:
         if not address:
             raise ChainError(f"{artifact.contract_name} creation has no contract address", reason="no_contract")
         return self.contract(address, artifact), receipt
+
+
+class _StallWatch:
+    """Whether the head has stood still for ``limit`` seconds (checked at most once a second without a receipt)."""
+
+    def __init__(self, limit: float, clock: Clock) -> None:
+        self.limit = limit
+        self._clock = clock
+        self._head: int | None = None
+        self._since = clock()
+        self._checked = float("-inf")
+
+    @classmethod
+    def off(cls) -> _StallWatch:
+        watch = cls(float("inf"), time.monotonic)
+        watch._checked = float("inf")
+        return watch
+
+    def due(self) -> bool:
+        return self._clock() - self._checked >= min(1.0, self.limit / 4)
+
+    def stalled(self, head: int) -> bool:
+        now = self._clock()
+        self._checked = now
+        if head != self._head:
+            self._head, self._since = head, now
+            return False
+        return now - self._since >= self.limit
 
 
 def call_data(target: ContractFunction | ContractConstructor) -> tuple[str | None, bytes]:

@@ -12,10 +12,14 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-__all__ = ["DID_REGISTRY", "ContractArtifact", "load_artifact"]
+__all__ = ["DID_REGISTRY", "STATUS_LIST_ANCHOR", "TRUSTED_ISSUER_REGISTRY", "ContractArtifact", "load_artifact"]
 
 #: ERC-1056 ``EthereumDIDRegistry``: the DID registry behind did:ethr.
 DID_REGISTRY = "EthereumDIDRegistry"
+#: The cooperative's ``TrustedIssuerRegistry``: members, votes, accreditations of issuers (``ledger.trust``).
+TRUSTED_ISSUER_REGISTRY = "TrustedIssuerRegistry"
+#: ``StatusListAnchor``: the digest of every published status list version (``ledger.trust``).
+STATUS_LIST_ANCHOR = "StatusListAnchor"
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from eth_utils.address import to_canonical_address, to_checksum_address
 from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.exceptions import BlockNotFound
+from web3.middleware import ExtraDataToPOAMiddleware
 
 from ledger.client.rpc_errors import rpc_errors
 from ledger.did_ethr._events import EVENT_TOPICS, DecodedLog, RegistryEvent, decode_log
@@ -42,8 +43,12 @@ def connect(url: str, *, timeout: float = 10.0) -> Web3:
     """A :class:`Web3` for one JSON-RPC URL whose every request times out after ``timeout`` seconds (no retries).
 
     The one place the did:ethr code opens a connection; ``ledger.client`` (failover over several URLs) replaces it.
+    Blocks are read with web3's PoA middleware, as ``ledger.client`` reads them: Clique and QBFT blocks carry
+    signatures and votes in ``extraData`` (97+ bytes), beyond the 32 bytes web3 otherwise accepts.
     """
-    return Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None))
+    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None))
+    w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
+    return w3
 
 
 class RegistryReader:

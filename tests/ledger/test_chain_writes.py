@@ -207,8 +207,8 @@ def test_changes_wait_for_the_configured_confirmations(chain: tuple[LocalChain, 
 
 
 def test_deploy_sends_through_the_client(chain: tuple[LocalChain, str], monkeypatch: pytest.MonkeyPatch) -> None:
-    """deploy_contracts creates the registry with ChainClient.deploy (a Web3 is wrapped, a SignerAccount unwrapped)
-    and checks the code."""
+    """deploy_contracts creates the three contracts with ChainClient.deploy (a Web3 is wrapped, a SignerAccount
+    unwrapped) and checks the code."""
     local, _ = chain
     calls: list[int] = []
     original = ChainClient.deploy
@@ -219,6 +219,6 @@ def test_deploy_sends_through_the_client(chain: tuple[LocalChain, str], monkeypa
 
     monkeypatch.setattr(ChainClient, "deploy", counting_deploy)
     deployment = deploy_contracts(Web3(LocalChainProvider(local)), SoftwareChainAccount(PrivateKey.generate("ES256K")))
-    assert calls == [1] and deployment.chain_id == 1337
+    assert calls == [1, 1, 1] and deployment.chain_id == 1337
     client = ChainClient(LocalChainProvider(local))
     assert client.code(deployment.did_registry) == bytes.fromhex(load_artifact(DID_REGISTRY).deployed_bytecode[2:])
