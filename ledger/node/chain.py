@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI, StateAPI
-from eth.chains.base import MiningChain
+from eth.chains.base import Chain, MiningChain
 from eth.constants import ZERO_ADDRESS
 from eth.db.atomic import AtomicDB
 from eth.exceptions import HeaderNotFound, Revert, TransactionNotFound, VMError
@@ -49,7 +49,22 @@ from ledger.node.journal import BlockJournal, JournalRecord
 from ssi.clock import Clock, system_clock
 from ssi.errors import ChainError, ChainStorageError, ExecutionReverted, TransactionRejected
 
-__all__ = ["CallMessage", "IndexedLog", "LocalChain", "LogQuery"]
+__all__ = [
+    "CallMessage",
+    "IndexedLog",
+    "LocalChain",
+    "LogIndex",
+    "LogQuery",
+    "block_logs",
+    "call_transaction",
+    "check_transaction",
+    "decode_transaction",
+    "estimate_call_gas",
+    "execute_call",
+    "lock_data_dir",
+    "recover_sender",
+    "scratch_state",
+]
 
 _VMS: dict[str, Any] = {"paris": ParisVM, "shanghai": ShanghaiVM, "cancun": CancunVM, "prague": PragueVM}
 #: Transaction types accepted: legacy (EIP-155), access list (EIP-2930), dynamic fee (EIP-1559). Blob transactions
@@ -188,6 +203,222 @@ def _prevrandao(parent_hash: bytes) -> bytes:
     return keccak(b"govssi local chain prevrandao" + parent_hash)
 
 
+# -- shared with the PoA network model (ledger.poa): admitting, indexing and executing transactions on a py-evm chain
+
+
+def decode_transaction(chain: Chain, raw: bytes) -> SignedTransactionAPI:
+    """Decode a raw signed transaction with the rules of ``chain``'s next block; only :data:`_ACCEPTED_TYPES`.
+
+    Raises :class:`TransactionRejected` (``malformed_transaction``, ``unsupported_type``).
+    """
+    if not raw:
+        raise TransactionRejected("empty transaction", reason="malformed_transaction")
+    builder = chain.get_vm().get_transaction_builder()
+    try:
+        tx = builder.decode(raw)
+    except Exception as exc:  # untrusted bytes: rlp, py-evm and builtin errors alike mean "malformed"
+        raise TransactionRejected(
+            f"malformed transaction: {type(exc).__name__}", reason="malformed_transaction"
+        ) from None
+    if tx.type_id not in _ACCEPTED_TYPES:
+        raise TransactionRejected(f"transaction type {tx.type_id} is not supported", reason="unsupported_type")
+    return tx
+
+
+def recover_sender(tx: SignedTransactionAPI) -> bytes:
+    """The sender of ``tx``, which must have a valid low-``s`` signature (EIP-2); else :class:`TransactionRejected`."""
+    if not 0 < tx.s <= _SECP256K1_N // 2:
+        raise TransactionRejected(
+            "invalid transaction signature: s must be in the lower half (EIP-2)", reason="invalid_signature"
+        )
+    try:
+        # Recovering the sender checks the signature (v, r, s in range, a point on the curve); py-evm's
+        # check_signature_validity would recover the key once more and verify it against itself.
+        return bytes(tx.sender)
+    except (BadSignature, ValidationError, ValueError) as exc:
+        raise TransactionRejected(f"invalid transaction signature: {exc}", reason="invalid_signature") from None
+
+
+def check_transaction(
+    tx: SignedTransactionAPI,
+    sender: bytes,
+    *,
+    chain_id: int,
+    state: StateAPI,
+    gas_limit: int,
+    base_fee: int,
+    max_nonce_ahead: int = 0,
+) -> None:
+    """The checks an Ethereum node makes before accepting a transaction, with geth's error wording.
+
+    ``state`` is the state the transaction would apply to; its nonce may be up to ``max_nonce_ahead`` above the
+    sender's nonce there (0 for a chain without a transaction pool).
+    """
+    tx_chain_id = tx.chain_id if tx.type_id is not None else _legacy_chain_id(cast(Any, tx).v)
+    if tx_chain_id is None:
+        raise TransactionRejected(
+            "only replay-protected (EIP-155) transactions allowed over RPC", reason="unprotected_transaction"
+        )
+    if tx_chain_id != chain_id:
+        raise TransactionRejected(f"invalid chain id {tx_chain_id}, this chain is {chain_id}", reason="wrong_chain_id")
+    nonce = state.get_nonce(Address(sender))
+    if tx.nonce < nonce:
+        raise TransactionRejected(f"nonce too low: next nonce {nonce}, tx nonce {tx.nonce}", reason="nonce_too_low")
+    if tx.nonce > nonce + max_nonce_ahead:
+        hint = " (this chain has no mempool)" if max_nonce_ahead == 0 else ""
+        raise TransactionRejected(
+            f"nonce too high: next nonce {nonce}, tx nonce {tx.nonce}{hint}", reason="nonce_too_high"
+        )
+    if tx.gas > gas_limit:
+        raise TransactionRejected("exceeds block gas limit", reason="gas_limit")
+    if tx.gas < tx.intrinsic_gas:
+        raise TransactionRejected("intrinsic gas too low", reason="intrinsic_gas")
+    max_fee = tx.max_fee_per_gas if tx.type_id == 2 else tx.gas_price
+    if tx.type_id == 2 and tx.max_priority_fee_per_gas > tx.max_fee_per_gas:
+        raise TransactionRejected("max priority fee per gas higher than max fee per gas", reason="fee_cap")
+    if max_fee < base_fee:
+        raise TransactionRejected(f"max fee per gas less than block base fee {base_fee}", reason="fee_cap")
+    if state.get_balance(Address(sender)) < tx.gas * max_fee + tx.value:
+        raise TransactionRejected("insufficient funds for gas * price + value", reason="insufficient_funds")
+
+
+def block_logs(block: BlockAPI, receipts: Iterable[ReceiptAPI]) -> tuple[IndexedLog, ...]:
+    """The logs of ``block`` with their positions (what ``eth_getLogs`` returns), in order."""
+    logs: list[IndexedLog] = []
+    for index, (tx, receipt) in enumerate(zip(block.transactions, receipts, strict=True)):
+        for log in receipt.logs:
+            logs.append(
+                IndexedLog(
+                    block_number=block.number,
+                    block_hash=block.hash,
+                    block_timestamp=block.header.timestamp,
+                    transaction_hash=tx.hash,
+                    transaction_index=index,
+                    log_index=len(logs),
+                    address=log.address,
+                    topics=tuple(topic.to_bytes(32, "big") for topic in log.topics),
+                    data=log.data,
+                )
+            )
+    return tuple(logs)
+
+
+class LogIndex:
+    """The logs of the canonical blocks, indexed by block number and by emitting address. Not thread-safe."""
+
+    def __init__(self) -> None:
+        self._logs: dict[int, tuple[IndexedLog, ...]] = {}
+        self._blocks_with_logs: list[int] = []
+        self._blocks_by_address: dict[bytes, list[int]] = {}
+
+    def add(self, number: int, logs: tuple[IndexedLog, ...]) -> None:
+        """Index the logs of block ``number``, which must be above every block indexed so far."""
+        if not logs:
+            return
+        self._logs[number] = logs
+        self._blocks_with_logs.append(number)
+        for address in {log.address for log in logs}:
+            self._blocks_by_address.setdefault(address, []).append(number)
+
+    def truncate(self, first: int) -> None:
+        """Forget blocks ``first`` and above (a reorganisation replaced them)."""
+        if not self._blocks_with_logs or self._blocks_with_logs[-1] < first:
+            return
+        for number in self._blocks_with_logs[bisect.bisect_left(self._blocks_with_logs, first) :]:
+            del self._logs[number]
+        del self._blocks_with_logs[bisect.bisect_left(self._blocks_with_logs, first) :]
+        for address, numbers in list(self._blocks_by_address.items()):
+            del numbers[bisect.bisect_left(numbers, first) :]
+            if not numbers:
+                del self._blocks_by_address[address]
+
+    def block(self, number: int) -> tuple[IndexedLog, ...]:
+        return self._logs.get(number, ())
+
+    def query(self, query: LogQuery) -> list[IndexedLog]:
+        """The logs matching ``query``, in chain order. Raises :class:`ChainError` past :data:`MAX_LOG_RESULTS`."""
+        candidates: Iterable[int]
+        if query.addresses is not None:
+            numbers: set[int] = set()
+            for address in query.addresses:
+                numbers.update(_between(self._blocks_by_address.get(address, []), query.from_block, query.to_block))
+            candidates = sorted(numbers)
+        else:
+            candidates = _between(self._blocks_with_logs, query.from_block, query.to_block)
+        found: list[IndexedLog] = []
+        for number in candidates:
+            for log in self._logs[number]:
+                if query.matches(log):
+                    found.append(log)
+                    if len(found) > MAX_LOG_RESULTS:
+                        raise ChainError(
+                            f"query returned more than {MAX_LOG_RESULTS} results", reason="too_many_results"
+                        )
+        return found
+
+
+@contextlib.contextmanager
+def scratch_state(chain: Chain, header: BlockHeaderAPI, clock: Clock) -> Iterator[StateAPI]:
+    """A throw-away state after block ``header``, in the context of a next block at the clock's time, base fee 0
+    (calls and estimates cost nothing, as on geth when no gas price is given)."""
+    vm = chain.get_vm(header)
+    timestamp = max(int(clock()), header.timestamp + 1)
+    child = chain.create_header_from_parent(header, timestamp=timestamp, coinbase=header.coinbase)
+    if hasattr(child, "base_fee_per_gas"):
+        child = child.copy(base_fee_per_gas=0)
+    previous = itertools.chain((header.hash,), vm.previous_hashes or ())
+    state = vm.build_state(chain.chaindb.db, child, cast(Any, vm).chain_context, previous)
+    snapshot = state.snapshot()
+    try:
+        yield state
+    finally:
+        state.revert(snapshot)
+
+
+def call_transaction(chain: Chain, state: StateAPI, message: CallMessage, gas_limit: int) -> SignedTransactionAPI:
+    """``message`` as an unsigned transaction from its sender, executable on ``state`` (from :func:`scratch_state`)."""
+    vm_class = chain.get_vm_class_for_block_number(state.block_number)
+    unsigned = vm_class.create_unsigned_transaction(
+        nonce=state.get_nonce(Address(message.sender)),
+        gas_price=0,
+        gas=gas_limit if message.gas is None else message.gas,
+        to=Address(b"" if message.to is None else message.to),
+        value=message.value,
+        data=message.data,
+    )
+    return cast(SignedTransactionAPI, SpoofTransaction(unsigned, from_=message.sender))
+
+
+def execute_call(chain: Chain, header: BlockHeaderAPI, message: CallMessage, *, gas_limit: int, clock: Clock) -> bytes:
+    """``eth_call``: execute ``message`` on the state after ``header``; return its output.
+
+    Raises :class:`ExecutionReverted` (with the revert data) on REVERT, :class:`ChainError` on other failures.
+    """
+    if message.gas is not None and message.gas > gas_limit:
+        raise ChainError("gas exceeds the block gas limit", reason="gas_limit")
+    with scratch_state(chain, header, clock) as state:
+        try:
+            computation = state.costless_execute_transaction(call_transaction(chain, state, message, gas_limit))
+        except ValidationError as exc:
+            raise ChainError(f"invalid call: {exc}", reason="invalid_call") from None
+        if computation.is_error:
+            raise _execution_error(computation.error)
+        return bytes(computation.output)
+
+
+def estimate_call_gas(
+    chain: Chain, header: BlockHeaderAPI, message: CallMessage, *, gas_limit: int, clock: Clock
+) -> int:
+    """``eth_estimateGas``: the least gas with which ``message`` succeeds after ``header`` (``chain.gas_estimator``)."""
+    with scratch_state(chain, header, clock) as state:
+        try:
+            return int(chain.gas_estimator(state, call_transaction(chain, state, message, gas_limit)))
+        except VMError as exc:
+            raise _execution_error(exc) from None
+        except ValidationError as exc:
+            raise ChainError(f"invalid call: {exc}", reason="invalid_call") from None
+
+
 class LocalChain:
     """One local chain: py-evm state in memory, optionally made durable by a :class:`BlockJournal`.
 
@@ -241,7 +472,7 @@ class LocalChain:
             data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ChainStorageError(f"cannot create {data_dir}: {exc.strerror}", reason="data_dir") from None
-        lock_file = _lock_data_dir(data_dir)
+        lock_file = lock_data_dir(data_dir)
         try:
             genesis_path = data_dir / GENESIS_FILE
             journal_path = data_dir / JOURNAL_FILE
@@ -302,9 +533,7 @@ class LocalChain:
         }
         self._chain = cast(MiningChain, self._chain_class.from_genesis(AtomicDB(), params, cast(Any, genesis.state())))
         self._senders: dict[bytes, bytes] = {}
-        self._logs: dict[int, tuple[IndexedLog, ...]] = {}
-        self._blocks_with_logs: list[int] = []
-        self._blocks_by_address: dict[bytes, list[int]] = {}
+        self._log_index = LogIndex()
         records = self._history
         for done, record in enumerate(records, start=1):
             tx = self._decode(record.raw_transaction)
@@ -334,16 +563,7 @@ class LocalChain:
             tx = self._decode(raw_transaction)
             if self._location(tx.hash) is not None:
                 return tx.hash
-            if not 0 < tx.s <= _SECP256K1_N // 2:
-                raise TransactionRejected(
-                    "invalid transaction signature: s must be in the lower half (EIP-2)", reason="invalid_signature"
-                )
-            try:
-                # Recovering the sender checks the signature (v, r, s in range, a point on the curve); py-evm's
-                # check_signature_validity would recover the key once more and verify it against itself.
-                sender = tx.sender
-            except (BadSignature, ValidationError, ValueError) as exc:
-                raise TransactionRejected(f"invalid transaction signature: {exc}", reason="invalid_signature") from None
+            sender = recover_sender(tx)
             self._check(tx, sender)
             parent = self._chain.get_canonical_head()
             timestamp = max(int(self._clock()), parent.timestamp + 1)
@@ -371,51 +591,17 @@ class LocalChain:
             return tx.hash
 
     def _decode(self, raw: bytes) -> SignedTransactionAPI:
-        if not raw:
-            raise TransactionRejected("empty transaction", reason="malformed_transaction")
-        builder = self._chain.get_vm().get_transaction_builder()
-        try:
-            tx = builder.decode(raw)
-        except Exception as exc:  # untrusted bytes: rlp, py-evm and builtin errors alike mean "malformed"
-            raise TransactionRejected(
-                f"malformed transaction: {type(exc).__name__}", reason="malformed_transaction"
-            ) from None
-        if tx.type_id not in _ACCEPTED_TYPES:
-            raise TransactionRejected(f"transaction type {tx.type_id} is not supported", reason="unsupported_type")
-        return tx
+        return decode_transaction(self._chain, raw)
 
     def _check(self, tx: SignedTransactionAPI, sender: bytes) -> None:
-        """The checks an Ethereum node makes before accepting a transaction, with geth's error wording."""
-        chain_id = tx.chain_id if tx.type_id is not None else _legacy_chain_id(cast(Any, tx).v)
-        if chain_id is None:
-            raise TransactionRejected(
-                "only replay-protected (EIP-155) transactions allowed over RPC", reason="unprotected_transaction"
-            )
-        if chain_id != self.genesis.chain_id:
-            raise TransactionRejected(
-                f"invalid chain id {chain_id}, this chain is {self.genesis.chain_id}", reason="wrong_chain_id"
-            )
-        state = self._chain.get_vm().state
-        nonce = state.get_nonce(Address(sender))
-        if tx.nonce < nonce:
-            raise TransactionRejected(f"nonce too low: next nonce {nonce}, tx nonce {tx.nonce}", reason="nonce_too_low")
-        if tx.nonce > nonce:
-            raise TransactionRejected(
-                f"nonce too high: next nonce {nonce}, tx nonce {tx.nonce} (this chain has no mempool)",
-                reason="nonce_too_high",
-            )
-        if tx.gas > self.genesis.gas_limit:
-            raise TransactionRejected("exceeds block gas limit", reason="gas_limit")
-        if tx.gas < tx.intrinsic_gas:
-            raise TransactionRejected("intrinsic gas too low", reason="intrinsic_gas")
-        max_fee = tx.max_fee_per_gas if tx.type_id == 2 else tx.gas_price
-        if tx.type_id == 2 and tx.max_priority_fee_per_gas > tx.max_fee_per_gas:
-            raise TransactionRejected("max priority fee per gas higher than max fee per gas", reason="fee_cap")
-        base_fee = self._chain.header.base_fee_per_gas or 0
-        if max_fee < base_fee:
-            raise TransactionRejected(f"max fee per gas less than block base fee {base_fee}", reason="fee_cap")
-        if state.get_balance(Address(sender)) < tx.gas * max_fee + tx.value:
-            raise TransactionRejected("insufficient funds for gas * price + value", reason="insufficient_funds")
+        check_transaction(
+            tx,
+            sender,
+            chain_id=self.genesis.chain_id,
+            state=self._chain.get_vm().state,
+            gas_limit=self.genesis.gas_limit,
+            base_fee=self._chain.header.base_fee_per_gas or 0,
+        )
 
     def _mine(self, tx: SignedTransactionAPI, timestamp: int) -> BlockAPI:
         self._chain.set_header_timestamp(timestamp)
@@ -427,29 +613,9 @@ class LocalChain:
         return self._chain.mine_block(mix_hash=_prevrandao(self._chain.header.parent_hash))
 
     def _index(self, block: BlockAPI, sender: bytes) -> None:
-        receipts = block.get_receipts(self._chain.chaindb)
-        logs: list[IndexedLog] = []
-        for index, (tx, receipt) in enumerate(zip(block.transactions, receipts, strict=True)):
+        for tx in block.transactions:
             self._senders[tx.hash] = sender
-            for log in receipt.logs:
-                logs.append(
-                    IndexedLog(
-                        block_number=block.number,
-                        block_hash=block.hash,
-                        block_timestamp=block.header.timestamp,
-                        transaction_hash=tx.hash,
-                        transaction_index=index,
-                        log_index=len(logs),
-                        address=log.address,
-                        topics=tuple(topic.to_bytes(32, "big") for topic in log.topics),
-                        data=log.data,
-                    )
-                )
-        if logs:
-            self._logs[block.number] = tuple(logs)
-            self._blocks_with_logs.append(block.number)
-            for address in {log.address for log in logs}:
-                self._blocks_by_address.setdefault(address, []).append(block.number)
+        self._log_index.add(block.number, block_logs(block, block.get_receipts(self._chain.chaindb)))
 
     # -- reading -------------------------------------------------------------------------------------------------
 
@@ -526,89 +692,45 @@ class LocalChain:
     def block_logs(self, number: int) -> tuple[IndexedLog, ...]:
         """The logs of block ``number``, in order."""
         with self.lock:
-            return self._logs.get(number, ())
+            return self._log_index.block(number)
 
     def logs(self, query: LogQuery) -> list[IndexedLog]:
         """The logs matching ``query``, in chain order. Raises :class:`ChainError` past :data:`MAX_LOG_RESULTS`."""
         with self.lock:
-            candidates: Iterable[int]
-            if query.addresses is not None:
-                numbers: set[int] = set()
-                for address in query.addresses:
-                    numbers.update(_between(self._blocks_by_address.get(address, []), query.from_block, query.to_block))
-                candidates = sorted(numbers)
-            else:
-                candidates = _between(self._blocks_with_logs, query.from_block, query.to_block)
-            found: list[IndexedLog] = []
-            for number in candidates:
-                for log in self._logs[number]:
-                    if query.matches(log):
-                        found.append(log)
-                        if len(found) > MAX_LOG_RESULTS:
-                            raise ChainError(
-                                f"query returned more than {MAX_LOG_RESULTS} results", reason="too_many_results"
-                            )
-            return found
+            return self._log_index.query(query)
 
     # -- executing without mining ----------------------------------------------------------------------------------
 
     @contextlib.contextmanager
     def _scratch_state(self, number: int) -> Iterator[StateAPI]:
-        """A throw-away state after block ``number``, in the context of a next block at the clock's time, base fee 0
-        (calls and estimates cost nothing, as on geth when no gas price is given)."""
+        with scratch_state(self._chain, self._header(number), self._clock) as state:
+            yield state
+
+    def _message(self, state: StateAPI, message: CallMessage) -> SignedTransactionAPI:
+        return call_transaction(self._chain, state, message, self.genesis.gas_limit)
+
+    def _header(self, number: int) -> BlockHeaderAPI:
         header = self.header(number)
         if header is None:
             raise ChainError(f"block {number} not found", reason="block_not_found")
-        vm = self._chain.get_vm(header)
-        timestamp = max(int(self._clock()), header.timestamp + 1)
-        child = self._chain.create_header_from_parent(header, timestamp=timestamp, coinbase=header.coinbase)
-        if hasattr(child, "base_fee_per_gas"):
-            child = child.copy(base_fee_per_gas=0)
-        previous = itertools.chain((header.hash,), vm.previous_hashes or ())
-        state = vm.build_state(self._chain.chaindb.db, child, cast(Any, vm).chain_context, previous)
-        snapshot = state.snapshot()
-        try:
-            yield state
-        finally:
-            state.revert(snapshot)
-
-    def _message(self, state: StateAPI, message: CallMessage) -> SignedTransactionAPI:
-        vm_class = self._chain.get_vm_class_for_block_number(state.block_number)
-        unsigned = vm_class.create_unsigned_transaction(
-            nonce=state.get_nonce(Address(message.sender)),
-            gas_price=0,
-            gas=self.genesis.gas_limit if message.gas is None else message.gas,
-            to=Address(b"" if message.to is None else message.to),
-            value=message.value,
-            data=message.data,
-        )
-        return cast(SignedTransactionAPI, SpoofTransaction(unsigned, from_=message.sender))
+        return header
 
     def call(self, message: CallMessage, number: int) -> bytes:
         """Execute ``message`` on the state after block ``number``; return its output.
 
         Raises :class:`ExecutionReverted` (with the revert data) on REVERT, :class:`ChainError` on other failures.
         """
-        with self.lock, self._scratch_state(number) as state:
-            if message.gas is not None and message.gas > self.genesis.gas_limit:
-                raise ChainError("gas exceeds the block gas limit", reason="gas_limit")
-            try:
-                computation = state.costless_execute_transaction(self._message(state, message))
-            except ValidationError as exc:
-                raise ChainError(f"invalid call: {exc}", reason="invalid_call") from None
-            if computation.is_error:
-                raise _execution_error(computation.error)
-            return bytes(computation.output)
+        with self.lock:
+            return execute_call(
+                self._chain, self._header(number), message, gas_limit=self.genesis.gas_limit, clock=self._clock
+            )
 
     def estimate_gas(self, message: CallMessage, number: int) -> int:
         """The least gas with which ``message`` succeeds after block ``number`` (binary search, as geth does)."""
-        with self.lock, self._scratch_state(number) as state:
-            try:
-                return int(self._chain.gas_estimator(state, self._message(state, message)))
-            except VMError as exc:
-                raise _execution_error(exc) from None
-            except ValidationError as exc:
-                raise ChainError(f"invalid call: {exc}", reason="invalid_call") from None
+        with self.lock:
+            return estimate_call_gas(
+                self._chain, self._header(number), message, gas_limit=self.genesis.gas_limit, clock=self._clock
+            )
 
 
 def _execution_error(error: VMError) -> ChainError:
@@ -629,7 +751,9 @@ def _between(sorted_numbers: list[int], low: int, high: int) -> list[int]:
     return sorted_numbers[bisect.bisect_left(sorted_numbers, low) : bisect.bisect_right(sorted_numbers, high)]
 
 
-def _lock_data_dir(data_dir: Path) -> IO[bytes]:
+def lock_data_dir(data_dir: Path) -> IO[bytes]:
+    """Lock ``data_dir`` for this process (an advisory ``flock`` on its ``LOCK`` file, released by the OS even after
+    kill -9); the open lock file, to be closed to release it. ``data_dir_in_use`` if another process holds it."""
     try:
         fh = open(data_dir / LOCK_FILE, "a+b")  # noqa: SIM115 - held until close()
     except OSError as exc:

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eth_account.hdaccount import key_from_seed, seed_from_mnemonic
 from eth_keys.datatypes import PrivateKey as EthPrivateKey
 from eth_utils.address import to_canonical_address, to_checksum_address
 
@@ -63,6 +62,8 @@ def dev_account_keys(count: int = DEV_ACCOUNT_COUNT) -> tuple[bytes, ...]:
 
     DEVELOPMENT ONLY: these keys are published; never use them on a network with real value.
     """
+    from eth_account.hdaccount import key_from_seed, seed_from_mnemonic  # eth-account loads slowly; rarely needed
+
     seed = seed_from_mnemonic(DEV_MNEMONIC, "")
     return tuple(key_from_seed(seed, f"m/44'/60'/0'/0/{index}") for index in range(count))
 

@@ -12,20 +12,22 @@ must be signed by the client. Tags: the chain mines every transaction at once an
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import sys
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
+from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI, StateAPI
 from eth_abi.abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
 from eth_typing import Address
 from eth_utils.crypto import keccak
 
 from ledger.node import schema
-from ledger.node.chain import CallMessage, LocalChain, LogQuery
+from ledger.node.chain import CallMessage, IndexedLog, LogQuery
 from ledger.node.filters import FilterRegistry
 from ledger.node.schema import (
     EXECUTION_REVERTED,
@@ -42,7 +44,7 @@ from ledger.node.schema import (
 from ssi.clock import Clock, system_clock
 from ssi.errors import ChainError, ExecutionReverted, TransactionRejected
 
-__all__ = ["EthereumApi"]
+__all__ = ["ChainView", "EthereumApi"]
 
 Method = Callable[[list[Any]], Any]
 _ERROR_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
@@ -59,6 +61,31 @@ def _client_version() -> str:
 
     python = f"python{sys.version_info.major}.{sys.version_info.minor}"
     return f"govssi/v{version('govssi')}/py-evm-{version('py-evm')}/{python}"
+
+
+class ChainView(Protocol):
+    """What :class:`EthereumApi` needs from a chain: :class:`~ledger.node.LocalChain` (one node, automine) and the PoA
+    network model's Clique chain (``ledger.poa``) both provide it. ``lock`` serialises every method call."""
+
+    @property
+    def lock(self) -> contextlib.AbstractContextManager[Any]: ...
+    @property
+    def chain_id(self) -> int: ...
+    @property
+    def block_number(self) -> int: ...
+    def head(self) -> BlockHeaderAPI: ...
+    def header(self, number: int) -> BlockHeaderAPI | None: ...
+    def block(self, number: int) -> BlockAPI | None: ...
+    def block_by_hash(self, block_hash: bytes) -> BlockAPI | None: ...
+    def transaction(self, transaction_hash: bytes) -> tuple[BlockAPI, int] | None: ...
+    def receipts(self, block: BlockAPI) -> tuple[ReceiptAPI, ...]: ...
+    def sender(self, tx: SignedTransactionAPI) -> bytes: ...
+    def state(self, number: int) -> StateAPI: ...
+    def block_logs(self, number: int) -> tuple[IndexedLog, ...]: ...
+    def logs(self, query: LogQuery) -> list[IndexedLog]: ...
+    def call(self, message: CallMessage, number: int) -> bytes: ...
+    def estimate_gas(self, message: CallMessage, number: int) -> int: ...
+    def send_raw_transaction(self, raw_transaction: bytes) -> bytes: ...
 
 
 @dataclass(frozen=True)
@@ -97,9 +124,7 @@ def _revert_message(revert_data: bytes) -> str:
 class EthereumApi:
     """The methods, each taking the positional ``params`` list and returning the JSON result."""
 
-    def __init__(
-        self, chain: LocalChain, *, clock: Clock = system_clock, filters: FilterRegistry | None = None
-    ) -> None:
+    def __init__(self, chain: ChainView, *, clock: Clock = system_clock, filters: FilterRegistry | None = None) -> None:
         self.chain = chain
         self._filters = filters or FilterRegistry(clock)
         self._client_version = _client_version()
