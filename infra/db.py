@@ -1,0 +1,143 @@
+"""SQL engines (SQLAlchemy 2) and migrations (Alembic) for the services: SQLite by default, PostgreSQL via
+``GOVSSI_DATABASE_URL`` (DESIGN.md §3)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy
+from sqlalchemy import event, exc
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import StaticPool
+
+__all__ = ["create_engine", "run_alembic_env", "single_statement", "sqlite_url", "upgrade"]
+
+#: How long a SQLite writer waits for the lock before giving up (milliseconds).
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+#: A pooled PostgreSQL connection idle for longer than this (seconds) is pinged before it is handed out again.
+POOL_PING_IDLE_S = 5.0
+#: PostgreSQL connections are replaced after this many seconds (server-side idle timeouts, failovers).
+POOL_RECYCLE_S = 1800
+
+
+def sqlite_url(path: Path | str) -> str:
+    return f"sqlite+pysqlite:///{Path(path)}"
+
+
+def _normalise(url: str) -> str:
+    """``postgresql://`` means psycopg 3 here (the driver we ship), not SQLAlchemy's default psycopg2."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def create_engine(url: str, *, ping_idle_after: float = POOL_PING_IDLE_S, **kwargs: Any) -> Engine:
+    """An engine with safe defaults. SQLite: WAL journal (readers do not block the writer), a busy timeout instead
+    of immediate "database is locked", enforced foreign keys; ``:memory:`` shares one connection across threads.
+    PostgreSQL: connections idle longer than ``ping_idle_after`` seconds are pinged before reuse (and replaced when
+    the ping fails), so a restarted server does not surface as errors, without a round trip per checkout."""
+    url = _normalise(url)
+    if url.startswith("sqlite"):
+        in_memory = url.endswith(":memory:") or url in {"sqlite://", "sqlite+pysqlite://"}
+        options: dict[str, Any] = {
+            "connect_args": {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        }
+        if in_memory:
+            options["poolclass"] = StaticPool
+        options.update(kwargs)
+        engine = sqlalchemy.create_engine(url, **options)
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            if not in_memory:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    options = {"pool_size": 10, "max_overflow": 20, "pool_recycle": POOL_RECYCLE_S}
+    options.update(kwargs)
+    engine = sqlalchemy.create_engine(url, **options)
+    if not options.get("pool_pre_ping"):
+        _ping_idle_connections(engine, ping_idle_after)
+    return engine
+
+
+def single_statement(engine: Engine) -> Callable[[], AbstractContextManager[Connection]]:
+    """How to run one statement as its own transaction. PostgreSQL: an autocommit connection (one round trip; the
+    statement is as atomic and durable as ``BEGIN; …; COMMIT``, without their two extra round trips). SQLite (in
+    process, no round trips): ``engine.begin()`` as before — switching the driver to autocommit per checkout costs CPU
+    and, measured under the issuer benchmark, made writers meet SQLite's busy handler more often."""
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(isolation_level="AUTOCOMMIT").connect
+    return engine.begin
+
+
+def _ping(dbapi_connection: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("SELECT 1")
+    finally:
+        cursor.close()
+
+
+def _ping_idle_connections(engine: Engine, idle_after: float) -> None:
+    """Pessimistic disconnect handling without a round trip per checkout (SQLAlchemy's ``pool_pre_ping`` pings on
+    every checkout, one extra round trip per transaction): a connection that sat in the pool for more than
+    ``idle_after`` seconds is pinged when it is checked out, and replaced when the ping fails (SQLAlchemy's documented
+    ``DisconnectionError`` from a checkout handler). A connection that broke while in steady use is caught by
+    SQLAlchemy's disconnect detection, which invalidates the whole pool: one request fails, the next reconnect."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info["govssi_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.pop("govssi_idle_since", None)
+        if since is None or time.monotonic() - since <= idle_after:
+            return  # a new connection, or one that was in use moments ago
+        try:
+            _ping(dbapi_connection)
+        except Exception as error:  # any failure: do not hand this connection out
+            raise exc.DisconnectionError(f"pooled connection failed its ping: {error}") from error
+
+
+def upgrade(engine: Engine, script_location: str, *, revision: str = "head", version_table: str | None = None) -> None:
+    """Run the Alembic migrations in ``script_location`` (a directory or ``package:dir``) up to ``revision`` on
+    ``engine``'s database. Each service keeps its own version table so services may share one database."""
+    from alembic import command  # Alembic loads only where migrations run (a second of start-up on a busy machine)
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", script_location)
+    config.set_main_option("path_separator", "os")
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        if version_table:
+            config.attributes["version_table"] = version_table
+        command.upgrade(config, revision)
+
+
+def run_alembic_env(context: Any, target_metadata: sqlalchemy.MetaData) -> None:
+    """The body of a service's Alembic ``env.py``: migrate on the connection :func:`upgrade` handed over.
+
+    Batch mode is on so ``ALTER TABLE`` migrations also work on SQLite (Alembic "batch" operations)."""
+    connection = context.config.attributes.get("connection")
+    if connection is None:
+        raise RuntimeError("run migrations through infra.db.upgrade(engine, ...)")
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        version_table=context.config.attributes.get("version_table", "alembic_version"),
+        render_as_batch=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()

@@ -1,0 +1,300 @@
+"""Short-lived protocol state: nonces, pre-authorized codes, DPoP ``jti``\\ s, presentation sessions (DESIGN.md §3).
+
+One interface, two implementations: SQL (default; the service's own database) and Redis (``GOVSSI_REDIS_URL``), so
+several instances of a service can share state. Single-use values are consumed atomically: of any number of
+concurrent :meth:`EphemeralStore.take` calls for one key, exactly one gets the value (no double redemption).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from infra.db import single_statement
+from ssi.clock import Clock
+
+__all__ = [
+    "EntryExists",
+    "EphemeralStore",
+    "RedisEphemeralStore",
+    "SqlEphemeralStore",
+    "ephemeral_store",
+]
+
+MAX_KEY_LENGTH = 512
+
+
+class EntryExists(Exception):
+    """:meth:`EphemeralStore.put` found a live entry under that key (keys are random; a clash is a bug or an attack)."""
+
+
+class EphemeralStore(Protocol):
+    """Expiring key-value state in namespaces. ``ttl`` in seconds; an expired entry behaves as absent."""
+
+    def put(self, ns: str, key: str, value: Mapping[str, Any], ttl: float) -> None:
+        """Store a new entry; :class:`EntryExists` when a live one is there."""
+
+    def get(self, ns: str, key: str) -> dict[str, Any] | None:
+        """The live entry, or ``None``."""
+
+    def take(self, ns: str, key: str) -> dict[str, Any] | None:
+        """Get and delete in one atomic step: exactly one concurrent caller gets the value."""
+
+    def replace(self, ns: str, key: str, value: Mapping[str, Any], ttl: float) -> None:
+        """Store, overwriting whatever is there."""
+
+    def replace_many(self, entries: Sequence[tuple[str, str, Mapping[str, Any], float]]) -> None:
+        """:meth:`replace` of several ``(ns, key, value, ttl)`` entries in one round trip, all or none (a reader sees
+        either none or all of them)."""
+
+    def delete(self, ns: str, key: str) -> None:
+        """Remove the entry if present."""
+
+    def remember_once(self, ns: str, key: str, ttl: float) -> bool:
+        """Record ``key``; ``False`` when it was already recorded and is still live (replay detection)."""
+
+    def incr(self, ns: str, key: str, ttl: float) -> int:
+        """Atomically add one to a counter (created at 1, expiring ``ttl`` after creation); return the new value."""
+
+    def purge_expired(self) -> int:
+        """Delete expired entries; return how many (Redis expires by itself and returns 0)."""
+
+
+def _check_key(ns: str, key: str) -> None:
+    if not ns or not isinstance(key, str) or not key or len(ns) + len(key) > MAX_KEY_LENGTH:
+        raise ValueError("ephemeral keys must be non-empty strings of bounded length")
+
+
+class SqlEphemeralStore:
+    """:class:`EphemeralStore` in a table ``ephemeral_state`` of the service's database (created when missing;
+    it holds only short-lived state, so it needs no migrations). Works on SQLite ≥ 3.35 and PostgreSQL
+    (``DELETE … RETURNING`` and ``INSERT … ON CONFLICT`` make take/incr atomic).
+
+    Every operation but :meth:`replace_many` is one statement (``infra.db.single_statement``): on PostgreSQL in
+    autocommit mode, its own transaction (as atomic and as durable as ``BEGIN; …; COMMIT``), one round trip instead
+    of three."""
+
+    def __init__(self, engine: Engine, *, table: str = "ephemeral_state", clock: Clock = time.time) -> None:
+        self._engine = engine
+        #: Single statements, each its own transaction (no BEGIN/COMMIT round trips).
+        self._single = single_statement(engine)
+        #: Set on the views :meth:`bound` returns: the caller's connection, in its transaction.
+        self._bound: Connection | None = None
+        self._clock = clock
+        metadata = sa.MetaData()
+        self._table = sa.Table(
+            table,
+            metadata,
+            sa.Column("ns", sa.String(64), primary_key=True),
+            sa.Column("key", sa.String(MAX_KEY_LENGTH), primary_key=True),
+            sa.Column("value", sa.Text, nullable=False),
+            sa.Column("counter", sa.Integer, nullable=False, default=0),
+            sa.Column("expires_at", sa.Float, nullable=False, index=True),
+        )
+        metadata.create_all(engine, checkfirst=True)
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        # INSERT … ON CONFLICT is dialect-specific in SQLAlchemy (same semantics on both).
+        self._insert: Any = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    def bound(self, connection: Connection) -> SqlEphemeralStore:
+        """This store working inside ``connection``'s transaction (which must be on :attr:`engine`'s database): its
+        changes commit or roll back with the caller's other changes in that transaction. Single-use still holds:
+        ``take`` is ``DELETE … RETURNING`` (the row stays locked until the caller's commit, so of concurrent callers
+        exactly one gets the value)."""
+        view = copy.copy(self)
+        view._bound = connection
+        return view
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[Connection]:
+        if self._bound is not None:
+            yield self._bound
+            return
+        with self._single() as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        if self._bound is not None:
+            yield self._bound
+            return
+        with self._engine.begin() as conn:
+            yield conn
+
+    def _where(self, ns: str, key: str) -> Any:
+        t = self._table
+        return sa.and_(t.c.ns == ns, t.c.key == key)
+
+    def put(self, ns: str, key: str, value: Mapping[str, Any], ttl: float) -> None:
+        _check_key(ns, key)
+        now = self._clock()
+        t = self._table
+        statement = self._insert(t).values(
+            ns=ns, key=key, value=json.dumps(dict(value)), counter=0, expires_at=now + ttl
+        )
+        # Insert, or take over an expired entry; a live entry stays and makes this EntryExists.
+        upsert = statement.on_conflict_do_update(
+            index_elements=[t.c.ns, t.c.key],
+            set_={"value": statement.excluded.value, "counter": 0, "expires_at": statement.excluded.expires_at},
+            where=t.c.expires_at <= now,
+        ).returning(t.c.key)
+        with self._connection() as conn:
+            if conn.execute(upsert).first() is None:
+                raise EntryExists(f"{ns}: key exists")
+
+    def get(self, ns: str, key: str) -> dict[str, Any] | None:
+        t = self._table
+        with self._connection() as conn:
+            row = conn.execute(sa.select(t.c.value).where(self._where(ns, key), t.c.expires_at > self._clock())).first()
+        return None if row is None else dict(json.loads(row[0]))
+
+    def take(self, ns: str, key: str) -> dict[str, Any] | None:
+        t = self._table
+        with self._connection() as conn:
+            row = conn.execute(
+                sa.delete(t).where(self._where(ns, key), t.c.expires_at > self._clock()).returning(t.c.value)
+            ).first()
+        return None if row is None else dict(json.loads(row[0]))
+
+    def _upsert(self, ns: str, key: str, value: Mapping[str, Any], ttl: float) -> Any:
+        _check_key(ns, key)
+        t = self._table
+        values = {"ns": ns, "key": key, "value": json.dumps(dict(value)), "counter": 0}
+        values["expires_at"] = self._clock() + ttl
+        statement = self._insert(t).values(**values)
+        return statement.on_conflict_do_update(
+            index_elements=[t.c.ns, t.c.key],
+            set_={"value": statement.excluded.value, "expires_at": statement.excluded.expires_at},
+        )
+
+    def replace(self, ns: str, key: str, value: Mapping[str, Any], ttl: float) -> None:
+        statement = self._upsert(ns, key, value, ttl)
+        with self._connection() as conn:
+            conn.execute(statement)
+
+    def replace_many(self, entries: Sequence[tuple[str, str, Mapping[str, Any], float]]) -> None:
+        statements = [self._upsert(ns, key, value, ttl) for ns, key, value, ttl in entries]
+        with self._transaction() as conn:  # one transaction, one commit
+            for statement in statements:
+                conn.execute(statement)
+
+    def delete(self, ns: str, key: str) -> None:
+        with self._connection() as conn:
+            conn.execute(sa.delete(self._table).where(self._where(ns, key)))
+
+    def remember_once(self, ns: str, key: str, ttl: float) -> bool:
+        _check_key(ns, key)
+        now = self._clock()
+        t = self._table
+        statement = self._insert(t).values(ns=ns, key=key, value="{}", counter=0, expires_at=now + ttl)
+        # Insert, or take over an expired entry; a live entry stays and makes this a replay.
+        upsert = statement.on_conflict_do_update(
+            index_elements=[t.c.ns, t.c.key],
+            set_={"expires_at": statement.excluded.expires_at, "value": "{}", "counter": 0},
+            where=t.c.expires_at <= now,
+        ).returning(t.c.key)
+        with self._connection() as conn:
+            return conn.execute(upsert).first() is not None
+
+    def incr(self, ns: str, key: str, ttl: float) -> int:
+        _check_key(ns, key)
+        now = self._clock()
+        t = self._table
+        statement = self._insert(t).values(ns=ns, key=key, value="{}", counter=1, expires_at=now + ttl)
+        # A live counter goes up by one; an expired one starts again at 1 with a new expiry (as if deleted first).
+        expired = t.c.expires_at <= now
+        upsert = statement.on_conflict_do_update(
+            index_elements=[t.c.ns, t.c.key],
+            set_={
+                "counter": sa.case((expired, 1), else_=t.c.counter + 1),
+                "value": sa.case((expired, "{}"), else_=t.c.value),
+                "expires_at": sa.case((expired, statement.excluded.expires_at), else_=t.c.expires_at),
+            },
+        ).returning(t.c.counter)
+        with self._connection() as conn:
+            return int(conn.execute(upsert).scalar_one())
+
+    def purge_expired(self) -> int:
+        t = self._table
+        with self._engine.begin() as conn:
+            return conn.execute(sa.delete(t).where(t.c.expires_at <= self._clock())).rowcount or 0
+
+
+class RedisEphemeralStore:
+    """:class:`EphemeralStore` in Redis: ``SET NX PX`` for put/remember_once, ``GETDEL`` for take, ``INCR`` for
+    counters. Keys are ``<prefix><ns>:<key>``; expiry is Redis's own (wall clock of the Redis server)."""
+
+    def __init__(self, url: str, *, prefix: str = "govssi:") -> None:
+        import redis
+
+        self._redis = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        self._prefix = prefix
+
+    def _k(self, ns: str, key: str) -> str:
+        _check_key(ns, key)
+        return f"{self._prefix}{ns}:{key}"
+
+    @staticmethod
+    def _ms(ttl: float) -> int:
+        return max(1, int(ttl * 1000))
+
+    def put(self, ns: str, key: str, value: Mapping[str, Any], ttl: float) -> None:
+        if not self._redis.set(self._k(ns, key), json.dumps(dict(value)), nx=True, px=self._ms(ttl)):
+            raise EntryExists(f"{ns}: key exists")
+
+    def get(self, ns: str, key: str) -> dict[str, Any] | None:
+        raw = self._redis.get(self._k(ns, key))
+        return None if raw is None else dict(json.loads(raw))
+
+    def take(self, ns: str, key: str) -> dict[str, Any] | None:
+        raw = self._redis.getdel(self._k(ns, key))
+        return None if raw is None else dict(json.loads(raw))
+
+    def replace(self, ns: str, key: str, value: Mapping[str, Any], ttl: float) -> None:
+        self._redis.set(self._k(ns, key), json.dumps(dict(value)), px=self._ms(ttl))
+
+    def replace_many(self, entries: Sequence[tuple[str, str, Mapping[str, Any], float]]) -> None:
+        pipe = self._redis.pipeline(transaction=True)  # MULTI … EXEC: one round trip, applied together
+        for ns, key, value, ttl in entries:
+            pipe.set(self._k(ns, key), json.dumps(dict(value)), px=self._ms(ttl))
+        pipe.execute()
+
+    def delete(self, ns: str, key: str) -> None:
+        self._redis.delete(self._k(ns, key))
+
+    def remember_once(self, ns: str, key: str, ttl: float) -> bool:
+        return bool(self._redis.set(self._k(ns, key), "1", nx=True, px=self._ms(ttl)))
+
+    def incr(self, ns: str, key: str, ttl: float) -> int:
+        name = self._k(ns, key)
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.set(name, 0, nx=True, px=self._ms(ttl))
+        pipe.incr(name)
+        return int(pipe.execute()[1])
+
+    def purge_expired(self) -> int:
+        return 0
+
+    def delete_prefix(self) -> None:
+        """Remove every key under this store's prefix (tests clean up with it)."""
+        for name in self._redis.scan_iter(match=f"{self._prefix}*", count=500):
+            self._redis.delete(name)
+
+
+def ephemeral_store(engine: Engine, redis_url: str | None, *, prefix: str = "govssi:") -> EphemeralStore:
+    """Redis when ``GOVSSI_REDIS_URL`` is set (instances share state), else the service's SQL database."""
+    if redis_url:
+        return RedisEphemeralStore(redis_url, prefix=prefix)
+    return SqlEphemeralStore(engine)
