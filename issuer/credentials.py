@@ -1,0 +1,397 @@
+"""The Credential Endpoint (OpenID4VCI 1.0 §8) with batch issuance (§3.3.2, §12.2.4 ``batch_credential_issuance``),
+and delivery — the one place credentials are signed and recorded (also for the deferred endpoint, §9).
+
+1. Access token (RFC 6750 §2.1 / RFC 9449 §7.1): a DPoP-bound token only with ``Authorization: DPoP`` and a DPoP proof
+   for this request whose ``ath`` is the token's hash and whose key is the token's (``jkt``); a Bearer token only
+   when it was issued as one. A token that already received its credentials (or a deferral) is spent here; it stays
+   valid at the notification and deferred endpoints (§11, §9).
+2. The request (§8.2) and which credential configuration it asks for: ``credential_identifier`` when the token
+   response carried identifiers, ``credential_configuration_id`` otherwise.
+3. Key proofs (Appendix F.4) — each for a distinct key — and their ``c_nonce`` values, consumed once.
+4. A type that needs a clerk's approval: the request (its holder keys) is stored and answered with 202,
+   ``transaction_id`` and ``interval`` (§8.3); :mod:`issuer.deferred` delivers after approval.
+5. Otherwise one SD-JWT VC per key: ``iss`` the credential issuer, ``cnf.jwk`` that key, its own random status index,
+   the issuer's ``x5c`` chain — signed first, then recorded in **one transaction**: the offer ``redeemed`` →
+   ``delivered`` with its claim values deleted (a conditional update: of concurrent requests exactly one commits),
+   the status entries, the issuance (its id is the ``notification_id``), and the audit entry. A crash before the
+   commit leaves the offer redeemed (the wallet may retry with a new ``c_nonce``); after the commit the credentials
+   are issued exactly once, whether or not the response reached the wallet. With the short-lived state in the same
+   database the access token is marked spent in that transaction too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from issuer import tables as t
+from issuer.context import IssuerContext, Tenant, digest_key
+from issuer.tokens import TOKEN_NS, AccessGrant
+from ssi.dpop import DpopProof
+from ssi.encoding import b64url_encode
+from ssi.errors import (
+    CredentialRequestDenied,
+    InvalidCredentialRequest,
+    InvalidDpopProof,
+    InvalidProof,
+    InvalidToken,
+    UnknownCredentialConfiguration,
+    UnknownCredentialIdentifier,
+)
+from ssi.keys import jwk_thumbprint
+from ssi.oid4vci import (
+    CredentialResponse,
+    DeferredResponse,
+    VerifiedKeyProof,
+    check_distinct_keys,
+    parse_credential_request,
+    verify_proof_jwt,
+)
+from ssi.sd_jwt.vc import issue_sd_jwt_vc
+
+__all__ = ["CredentialEndpoint", "Delivery", "Holder", "PresentedToken", "parse_authorization"]
+
+MAX_TOKEN_LENGTH = 512
+_DELIVERY_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Holder:
+    """A holder key a credential is bound to (``cnf.jwk``) and its RFC 7638 thumbprint."""
+
+    jwk: Mapping[str, Any]
+    thumbprint: str
+
+    @classmethod
+    def of(cls, proof: VerifiedKeyProof) -> Holder:
+        return cls(proof.jwk, proof.thumbprint)
+
+    @classmethod
+    def from_jwk(cls, jwk: Mapping[str, Any]) -> Holder:
+        return cls(jwk, jwk_thumbprint(jwk))
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Signed and recorded credentials: the response's ``notification_id`` is the issuance id."""
+
+    credentials: list[str]
+    notification_id: str
+    credential_ids: list[str]
+
+    def response(self) -> CredentialResponse:
+        return CredentialResponse(self.credentials, notification_id=self.notification_id)
+
+
+@dataclass(frozen=True)
+class PresentedToken:
+    scheme: str  # "DPoP" or "Bearer"
+    token: str
+
+
+def parse_authorization(header: str | None) -> PresentedToken:
+    """``Authorization: DPoP <token>`` (RFC 9449 §7.1) or ``Bearer <token>`` (RFC 6750 §2.1); the scheme is
+    case-insensitive (RFC 9110 §11.1)."""
+    if not header:
+        raise InvalidToken("an access token is required", reason="missing_token")
+    scheme, _, token = header.strip().partition(" ")
+    token = token.strip()
+    if not token or len(token) > MAX_TOKEN_LENGTH or " " in token:
+        raise InvalidToken("the Authorization header is malformed", reason="malformed_authorization")
+    if scheme.lower() == "dpop":
+        return PresentedToken("DPoP", token)
+    if scheme.lower() == "bearer":
+        return PresentedToken("Bearer", token)
+    raise InvalidToken("the Authorization scheme must be DPoP or Bearer", reason="unknown_scheme")
+
+
+class CredentialEndpoint:
+    def __init__(self, context: IssuerContext) -> None:
+        self.context = context
+
+    def authorize(
+        self,
+        tenant: Tenant,
+        authorization: str | None,
+        *,
+        dpop_headers: list[str],
+        url: str,
+        allow_spent: bool = False,
+    ) -> tuple[PresentedToken, AccessGrant, DpopProof | None]:
+        """Step 1: the access token and, for DPoP-bound tokens, the DPoP proof. ``allow_spent``: the notification
+        and deferred endpoints accept a token that already went through the credential endpoint."""
+        ctx = self.context
+        presented = parse_authorization(authorization)
+        entry = ctx.store.get(TOKEN_NS, digest_key(presented.token))
+        if entry is None:
+            raise InvalidToken("the access token is unknown, spent or expired", reason="unknown_token")
+        grant = AccessGrant.from_json(entry)
+        if grant.spent and not allow_spent:
+            raise InvalidToken("the access token was used at the credential endpoint already", reason="spent_token")
+        if grant.authority_id != tenant.authority.id:
+            raise InvalidToken("the access token was not issued by this credential issuer", reason="wrong_issuer")
+        proof: DpopProof | None = None
+        if grant.jkt is not None:
+            if presented.scheme != "DPoP":
+                # RFC 9449 §7.1: a DPoP-bound token presented as a Bearer token is refused.
+                raise InvalidToken("this access token is DPoP-bound; use the DPoP scheme", reason="dpop_bound_token")
+            if not dpop_headers:
+                raise InvalidDpopProof("a DPoP proof is required with a DPoP-bound token", reason="dpop_missing")
+            proof = ctx.dpop.verify(dpop_headers, method="POST", url=url, access_token=presented.token, jkt=grant.jkt)
+        elif presented.scheme != "Bearer":
+            raise InvalidToken("this access token is a Bearer token", reason="bearer_token_as_dpop")
+        return presented, grant, proof
+
+    def issue(
+        self, tenant: Tenant, body: Mapping[str, Any], authorization: str | None, *, dpop_headers: list[str], url: str
+    ) -> CredentialResponse | DeferredResponse:
+        ctx = self.context
+        presented, grant, _ = self.authorize(tenant, authorization, dpop_headers=dpop_headers, url=url)
+        request = parse_credential_request(body, max_proofs=ctx.settings.batch_size)  # 2.
+        if grant.identifiers:
+            if request.credential_identifier is None:
+                raise InvalidCredentialRequest(
+                    "the token response named credential_identifiers; use credential_identifier (§8.2)",
+                    reason="identifier_expected",
+                )
+            type_id = grant.identifiers.get(request.credential_identifier)
+            if type_id is None:
+                raise UnknownCredentialIdentifier("unknown credential_identifier", reason="unknown_identifier")
+        else:
+            if request.credential_configuration_id is None:
+                raise InvalidCredentialRequest(
+                    "credential_identifier is only used when the token response named identifiers (§8.2)",
+                    reason="unexpected_identifier",
+                )
+            type_id = request.credential_configuration_id
+            if type_id not in tenant.types:
+                raise UnknownCredentialConfiguration(
+                    "unknown credential_configuration_id", reason="unknown_configuration"
+                )
+            if type_id not in grant.configuration_ids:
+                raise UnknownCredentialConfiguration(
+                    "this access token does not cover that credential configuration", reason="not_authorized"
+                )
+        ctype = tenant.types.get(type_id)
+        if ctype is None:
+            raise CredentialRequestDenied("the credential type is no longer offered", reason="type_removed")
+        if ctype.is_ldp_vc:  # bbs-2023: no key binding, no proofs, one credential (issuer/ldp_vc.py)
+            from issuer.ldp_vc import issue_ldp_vc
+
+            return issue_ldp_vc(
+                self, tenant, presented, grant, type_id=type_id, proofs_sent=request.proof_type is not None
+            )
+        # 3. §8.2: proofs "MUST be present if the proof_types_supported parameter is present" (always, here).
+        if request.proof_type is None:
+            raise InvalidProof(
+                "proofs are required: every credential is bound to a holder key", reason="missing_proofs"
+            )
+        if request.proof_type != "jwt":
+            raise InvalidProof(
+                f"proof type {request.proof_type!r} is not supported (jwt)", reason="unsupported_proof_type"
+            )
+        proofs: list[VerifiedKeyProof] = [
+            verify_proof_jwt(
+                proof,
+                audience=tenant.credential_issuer,
+                now=ctx.clock(),
+                algorithms=ctx.settings.proof_algorithms,
+                nonce_required=True,
+                client_id=grant.client_id,
+                max_age=ctx.settings.proof_max_age,
+                skew=ctx.settings.clock_skew,
+            )
+            for proof in request.proofs
+        ]
+        check_distinct_keys(proofs)
+        ctx.c_nonces.consume({p.nonce for p in proofs if p.nonce is not None}, tenant.authority.id)
+        holders = [Holder.of(p) for p in proofs]
+        if ctype.requires_approval:  # 4.
+            return self._defer(tenant, presented, grant, type_id, holders)
+        claims = ctx.storage.offer_claims(grant.offer_id, "redeemed")  # 5.
+        if claims is None:
+            raise CredentialRequestDenied(
+                "the credential for this offer was already delivered, or the offer expired", reason="offer_closed"
+            )
+        sql_store = ctx.sql_store()
+        if sql_store is None:
+            delivery = self.deliver(tenant, type_id, grant.offer_id, claims, holders, source_state="redeemed")
+            self.update_grant(presented.token, replace(grant, spent=True, notification_id=delivery.notification_id))
+            return delivery.response()
+
+        def spend(conn: Connection, notification_id: str) -> None:
+            # The token is spent in the delivery's own transaction: one commit, and never delivered-but-unspent.
+            sql_store.bound(conn).replace(
+                TOKEN_NS,
+                digest_key(presented.token),
+                replace(grant, spent=True, notification_id=notification_id).to_json(),
+                ctx.settings.access_token_ttl,
+            )
+
+        delivery = self.deliver(
+            tenant, type_id, grant.offer_id, claims, holders, source_state="redeemed", and_then=spend
+        )
+        return delivery.response()
+
+    def update_grant(self, token: str, grant: AccessGrant, ttl: float | None = None) -> None:
+        """Store the changed grant under the token (its lifetime starts again: at most the access-token lifetime,
+        or ``ttl``)."""
+        self.context.store.replace(
+            TOKEN_NS, digest_key(token), grant.to_json(), ttl or self.context.settings.access_token_ttl
+        )
+
+    # -- delivery --------------------------------------------------------------------------------------------------
+
+    def deliver(
+        self,
+        tenant: Tenant,
+        type_id: str,
+        offer_id: str,
+        claims: dict[str, Any],
+        holders: Sequence[Holder],
+        *,
+        source_state: str,
+        actor: str = "wallet",
+        within: Callable[[Connection], bool] | None = None,
+        and_then: Callable[[Connection, str], None] | None = None,
+    ) -> Delivery:
+        """Sign one credential per holder key, then record them in one transaction with the offer's
+        ``source_state`` → ``delivered`` (and ``within``, more of the caller's changes that must hold; ``and_then``,
+        changes given the issuance id, before the audit entry); refused with ``credential_request_denied`` when the
+        offer is not in ``source_state`` any more."""
+        ctx = self.context
+        ctype = tenant.types[type_id]
+        record = ctx.storage.offer(offer_id)
+        pseudonym = record.subject_pseudonym if record is not None else None
+        for attempt in range(_DELIVERY_ATTEMPTS):
+            now = ctx.clock()
+            expires_at = ctype.expiry(claims, now)
+            allocations = ctx.statuses.choose(
+                authority_id=tenant.authority.id, credential_issuer=tenant.credential_issuer, count=len(holders)
+            )
+            credentials = self._sign(
+                tenant, type_id, claims, holders, [a.status_claim() for a in allocations], expires_at=expires_at
+            )
+            issuance_id = "n" + b64url_encode(secrets.token_bytes(12))
+            try:
+                with ctx.storage.engine.begin() as conn:
+                    if not ctx.storage.deliver_offer(conn, offer_id, source_state, len(credentials)) or (
+                        within is not None and not within(conn)
+                    ):
+                        raise CredentialRequestDenied(
+                            "the credential for this offer was already delivered, or the offer expired",
+                            reason="offer_closed",
+                        )
+                    conn.execute(
+                        t.issuance.insert().values(
+                            id=issuance_id,
+                            authority_id=tenant.authority.id,
+                            offer_id=offer_id,
+                            type_id=type_id,
+                            count=len(credentials),
+                            issued_at=now,
+                        )
+                    )
+                    ids = ctx.statuses.record(
+                        conn,
+                        allocations,
+                        authority_id=tenant.authority.id,
+                        type_id=type_id,
+                        offer_id=offer_id,
+                        holder_thumbprints=[h.thumbprint for h in holders],
+                        expires_at=expires_at,
+                        issuance_id=issuance_id,
+                        subject_pseudonym=pseudonym,
+                    )
+                    if and_then is not None:
+                        and_then(conn, issuance_id)
+                    ctx.audit_append(
+                        conn,
+                        actor=actor,
+                        tenant=tenant,
+                        action="credential.issue",
+                        subjects=[f"offer:{offer_id}", f"issuance:{issuance_id}", *(f"credential:{i}" for i in ids)],
+                    )
+            except IntegrityError:
+                # A concurrent issuance took one of the chosen status indexes: nothing was recorded; choose again.
+                if attempt == _DELIVERY_ATTEMPTS - 1:
+                    raise
+                continue
+            return Delivery(credentials, issuance_id, ids)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _sign(
+        self,
+        tenant: Tenant,
+        type_id: str,
+        claims: dict[str, Any],
+        holders: Sequence[Holder],
+        statuses: Sequence[dict[str, Any]],
+        *,
+        expires_at: int,
+    ) -> list[str]:
+        ctx = self.context
+        ctype = tenant.types[type_id]
+        keys = ctx.keys(tenant)
+        header = {"x5c": keys.x5c}
+        vct = ctype.vct(tenant.credential_issuer)
+        paths = ctype.disclosable_paths
+        return [
+            issue_sd_jwt_vc(
+                claims,
+                keys.signer,
+                vct=vct,
+                issuer=tenant.credential_issuer,
+                holder_jwk=dict(holder.jwk),
+                status=status,
+                disclosable=paths,
+                expires_at=expires_at,
+                clock=ctx.clock,
+                header=header,
+            ).compact
+            for holder, status in zip(holders, statuses, strict=True)
+        ]
+
+    # -- deferral (§8.3, §9) ---------------------------------------------------------------------------------------
+
+    def _defer(
+        self, tenant: Tenant, presented: PresentedToken, grant: AccessGrant, type_id: str, holders: Sequence[Holder]
+    ) -> DeferredResponse:
+        """Store the request for a clerk: the offer ``redeemed`` → ``pending``, the holder keys in
+        ``deferred_request``, an audit entry — one transaction; the token may then poll (and only that)."""
+        ctx = self.context
+        now = ctx.clock()
+        transaction_id = b64url_encode(secrets.token_bytes(32))
+        digest = hashlib.sha256(transaction_id.encode("ascii")).hexdigest()
+        expires_at = now + ctx.settings.deferred_ttl
+        with ctx.storage.engine.begin() as conn:
+            if not ctx.storage.defer_offer(conn, grant.offer_id, expires_at):
+                raise CredentialRequestDenied(
+                    "the credential for this offer was already requested, or the offer expired", reason="offer_closed"
+                )
+            conn.execute(
+                t.deferred_request.insert().values(
+                    offer_id=grant.offer_id,
+                    authority_id=tenant.authority.id,
+                    transaction_sha256=digest,
+                    type_id=type_id,
+                    holder_jwks=json.dumps([dict(h.jwk) for h in holders]),
+                    state="pending",
+                    created_at=now,
+                    expires_at=expires_at,
+                )
+            )
+            ctx.audit_append(
+                conn, actor="wallet", tenant=tenant, action="credential.defer", subjects=[f"offer:{grant.offer_id}"]
+            )
+        self.update_grant(
+            presented.token, replace(grant, spent=True, transaction=digest), ttl=ctx.settings.deferred_ttl
+        )
+        return DeferredResponse(transaction_id, ctx.settings.deferred_interval)

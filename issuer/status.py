@@ -1,0 +1,247 @@
+"""Status list entries for issued credentials (Token Status List, draft-ietf-oauth-status-list §6.2 ``status_list``).
+
+Each credential gets its own entry at a **random** index of one of its authority's lists — never sequential (the
+index must not reveal issuance order or link a batch) and never reused (a unique constraint per list). A list takes
+new entries until ``capacity`` (a share of its ``size``, so a random free index is found in a couple of tries), then
+the next list is started. Lists have 2 bits per entry (VALID, INVALID, SUSPENDED, §7.1); :mod:`issuer.publishing`
+publishes them as Status List Tokens at their ``uri``.
+
+Issuance picks indexes first (:meth:`StatusAllocator.choose`, reads only), signs the credentials with them, and
+records the entries in the same transaction that marks the offer delivered (:meth:`StatusAllocator.record`): an
+index becomes a credential's only together with the delivery. Two concurrent issuances that picked the same free
+index meet the unique constraint; the loser's transaction rolls back and it picks again.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from infra.db import single_statement
+from issuer import tables as t
+from ssi.clock import Clock, system_clock
+from ssi.encoding import b64url_encode
+
+__all__ = ["BITS", "IndexSource", "StatusAllocation", "StatusAllocator", "new_credential_id"]
+
+_ATTEMPTS = 5
+#: Bits per status entry: VALID 0, INVALID 1, SUSPENDED 2 (draft-ietf-oauth-status-list §7.1).
+BITS = 2
+
+
+class IndexSource(Protocol):
+    """Randomness for indexes (``secrets`` by default; injectable for tests)."""
+
+    def randbelow(self, exclusive_upper_bound: int) -> int: ...
+
+
+class _Secrets:
+    randbelow = staticmethod(secrets.randbelow)
+
+
+def new_credential_id() -> str:
+    """A credential's public id: 96 random bits (never derived from the status index, which must stay unlinkable)."""
+    return "c" + b64url_encode(secrets.token_bytes(12))
+
+
+@dataclass(frozen=True, slots=True)
+class StatusAllocation:
+    """One credential's status entry: ``{"status_list": {"idx": idx, "uri": uri}}``."""
+
+    idx: int
+    uri: str
+    list_id: int = 0
+
+    def status_claim(self) -> dict[str, dict[str, int | str]]:
+        return {"status_list": {"idx": self.idx, "uri": self.uri}}
+
+
+class StatusAllocator:
+    """Allocates status entries in the issuer's database."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        size: int = 2**17,
+        fill: float = 0.5,
+        clock: Clock = system_clock,
+        rng: IndexSource | None = None,
+    ) -> None:
+        self._engine = engine
+        #: Reads without BEGIN/ROLLBACK round trips (:meth:`choose` reserves nothing, so it needs no transaction).
+        self._single = single_statement(engine)
+        self._size = size
+        self._capacity = max(1, int(size * fill))
+        self._clock = clock
+        self._rng: IndexSource = rng or _Secrets()
+
+    def choose(self, *, authority_id: int, credential_issuer: str, count: int) -> list[StatusAllocation]:
+        """``count`` distinct random indexes, free right now, all in the authority's current list (a new list is
+        started when they would not fit). Nothing is reserved: :meth:`record` in the issuance transaction does that."""
+        with self._single() as conn:  # the common case: the current list has room; plain reads
+            current = self._current_list(conn, authority_id, credential_issuer, count, create=False)
+            if current is not None:
+                return self._pick(conn, *current, count)
+        for attempt in range(_ATTEMPTS):
+            try:
+                with self._engine.begin() as conn:
+                    current = self._current_list(conn, authority_id, credential_issuer, count)
+                    assert current is not None  # created when missing or full
+                    return self._pick(conn, *current, count)
+            except IntegrityError:
+                # Another instance created the same new list at the same moment: use theirs.
+                if attempt == _ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def record(
+        self,
+        conn: Connection,
+        allocations: Sequence[StatusAllocation],
+        *,
+        authority_id: int,
+        type_id: str,
+        offer_id: str | None,
+        holder_thumbprints: Sequence[str],
+        expires_at: float | None,
+        issuance_id: str | None = None,
+        subject_pseudonym: str | None = None,
+    ) -> list[str]:
+        """Insert the entries in the caller's transaction; their credential ids. ``IntegrityError`` when an index
+        was taken meanwhile (the caller's transaction is then void: roll back, :meth:`choose` again)."""
+        now = self._clock()
+        ids = [new_credential_id() for _ in allocations]
+        conn.execute(
+            sa.insert(t.status_entry),
+            [
+                {
+                    "status_list_id": allocation.list_id,
+                    "idx": allocation.idx,
+                    "authority_id": authority_id,
+                    "type_id": type_id,
+                    "offer_id": offer_id,
+                    "holder_jkt": jkt,
+                    "issued_at": now,
+                    "expires_at": expires_at,
+                    "status": 0,
+                    "credential_id": credential_id,
+                    "issuance_id": issuance_id,
+                    "subject_pseudonym": subject_pseudonym,
+                }
+                for allocation, jkt, credential_id in zip(allocations, holder_thumbprints, ids, strict=True)
+            ],
+        )
+        per_list: dict[int, int] = {}
+        for allocation in allocations:
+            per_list[allocation.list_id] = per_list.get(allocation.list_id, 0) + 1
+        for list_id, added in sorted(per_list.items()):
+            conn.execute(
+                sa.update(t.status_list)
+                .where(t.status_list.c.id == list_id)
+                .values(allocated=t.status_list.c.allocated + added)
+            )
+        return ids
+
+    def allocate(
+        self,
+        *,
+        authority_id: int,
+        credential_issuer: str,
+        type_id: str,
+        offer_id: str | None,
+        holder_thumbprints: Sequence[str],
+        expires_at: float | None,
+    ) -> list[StatusAllocation]:
+        """:meth:`choose` and :meth:`record` in one go, in a transaction of its own (a batch gets its entries or
+        none)."""
+        for attempt in range(_ATTEMPTS):
+            chosen = self.choose(
+                authority_id=authority_id, credential_issuer=credential_issuer, count=len(holder_thumbprints)
+            )
+            try:
+                with self._engine.begin() as conn:
+                    self.record(
+                        conn,
+                        chosen,
+                        authority_id=authority_id,
+                        type_id=type_id,
+                        offer_id=offer_id,
+                        holder_thumbprints=holder_thumbprints,
+                        expires_at=expires_at,
+                    )
+                return chosen
+            except IntegrityError:
+                if attempt == _ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _pick(self, conn: Connection, list_id: int, uri: str, count: int) -> list[StatusAllocation]:
+        picked: list[StatusAllocation] = []
+        taken: set[int] = set()
+        for _ in range(count):
+            idx = self._free_index(conn, list_id, taken)
+            taken.add(idx)
+            picked.append(StatusAllocation(idx=idx, uri=uri, list_id=list_id))
+        return picked
+
+    def _free_index(self, conn: Connection, list_id: int, taken: set[int]) -> int:
+        while True:
+            idx = self._rng.randbelow(self._size)
+            if idx in taken:
+                continue
+            used = conn.execute(
+                sa.select(t.status_entry.c.id).where(
+                    t.status_entry.c.status_list_id == list_id, t.status_entry.c.idx == idx
+                )
+            ).first()
+            if used is None:
+                return idx
+
+    def _current_list(
+        self, conn: Connection, authority_id: int, credential_issuer: str, count: int, *, create: bool = True
+    ) -> tuple[int, str] | None:
+        """The authority's newest list when ``count`` more entries fit; else a new one is inserted (or, without
+        ``create``, ``None``)."""
+        row = conn.execute(
+            sa.select(
+                t.status_list.c.id,
+                t.status_list.c.uri,
+                t.status_list.c.allocated,
+                t.status_list.c.capacity,
+                t.status_list.c.number,
+            )
+            .where(t.status_list.c.authority_id == authority_id)
+            .order_by(t.status_list.c.number.desc())
+            .limit(1)
+        ).first()
+        if row is not None and (row.allocated + count <= row.capacity or row.allocated == 0):
+            return int(row.id), str(row.uri)
+        if not create:
+            return None
+        number = 1 if row is None else int(row.number) + 1
+        uri = f"{credential_issuer}/status-lists/{number}"
+        now = self._clock()
+        result = conn.execute(
+            sa.insert(t.status_list).values(
+                authority_id=authority_id,
+                number=number,
+                uri=uri,
+                bits=BITS,
+                size=self._size,
+                capacity=self._capacity,
+                allocated=0,
+                created_at=now,
+                # Due for its first publication (all VALID) with the publisher's next round.
+                change_seq=1,
+                published_seq=0,
+                changed_at=now,
+            )
+        )
+        return int(result.inserted_primary_key[0]), uri  # type: ignore[index]
