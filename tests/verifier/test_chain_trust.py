@@ -1,0 +1,173 @@
+"""Trust from a real chain (``ledger.trust`` on an in-process development chain, Ledger II): the verifier's
+:class:`ChainIssuerTrust` reads the cooperative's accreditation of an issuer's certificate key and the digests the
+issuer anchored for its status list — then the same presentation is verified, or refused once the members suspend
+the issuer, mark its key compromised, or the issuer's list is rolled back."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from verifier_support import PID, HeldCredential, TestIssuer, settings, sqlite_store, verifier_identity
+
+from ledger.bootstrap import DEV_ADDRESSES, bootstrap_development_chain, dev_member_signers
+from ledger.client import ChainClient, SoftwareChainSigner
+from ledger.node import LocalChain, LocalChainProvider
+from ledger.trust import RegistryMember, StatusAnchorReader, TrustRegistry, anchor_status_lists
+from ssi.dcql import DcqlQuery
+from ssi.errors import SsiError
+from ssi.keys import SoftwareSigner
+from ssi.oid4vp import (
+    WalletRequestPolicy,
+    parse_authorization_request_link,
+    response_form,
+    verify_request_object,
+)
+from verifier import ChainIssuerTrust, PresentationService, build_verifier
+from verifier.trust import ACCREDITATION_REASONS
+
+
+@dataclass
+class ChainSetup:
+    client: ChainClient
+    members: list[RegistryMember]
+    issuer_signer: SoftwareChainSigner
+    issuer: TestIssuer
+    trust: ChainIssuerTrust
+    service: PresentationService
+    verifier_ca: object = None
+
+    @property
+    def did(self) -> str:
+        return f"did:ethr:0x539:{self.issuer_signer.address.lower()}"
+
+    def anchor(self, token: str) -> None:
+        digest = hashlib.sha256(token.encode()).digest()
+        anchor_status_lists(
+            self.client, DEV_ADDRESSES.status_anchor, self.issuer_signer, [(self.issuer.list_uri(), digest)]
+        )
+
+    def decide(self, proposal: object) -> None:
+        for member in self.members[1:]:
+            outcome = member.vote(proposal.proposal.id)  # type: ignore[attr-defined]
+            if outcome.proposal.state.label == "executed":
+                return
+
+
+@pytest.fixture(scope="module")
+def development_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ChainClient, list[RegistryMember]]]:
+    """One development chain for the module (deploying costs seconds); every test accredits an issuer of its own."""
+    local = LocalChain.in_memory()
+    client = ChainClient(LocalChainProvider(local))
+    bootstrap_development_chain(client, tmp_path_factory.mktemp("chain"))
+    registry = TrustRegistry(client, DEV_ADDRESSES.trusted_issuer_registry)
+    yield client, [RegistryMember(registry, signer) for signer in dev_member_signers()]
+    local.close()
+
+
+@pytest.fixture
+def chain(tmp_path: Path, development_chain: tuple[ChainClient, list[RegistryMember]]) -> ChainSetup:
+    client, members = development_chain
+    registry = members[0].registry
+    issuer_signer = SoftwareChainSigner.generate()
+    issuer = TestIssuer.create()
+    did = f"did:ethr:0x539:{issuer_signer.address.lower()}"
+    now = int(time.time())
+    proposal = members[0].propose_accreditation(
+        did, [PID], valid_from=now - 86400, valid_until=now + 86400, cert_key_sha256=issuer.spki
+    )
+    setup = ChainSetup(client, members, issuer_signer, issuer, None, None)  # type: ignore[arg-type]
+    setup.decide(proposal)
+    setup.anchor(issuer.server.tokens[issuer.list_uri()])
+    trust = ChainIssuerTrust(registry, StatusAnchorReader(client, DEV_ADDRESSES.status_anchor), chain_id=1337)
+    identity = verifier_identity("https://verifier.example")
+    setup.trust = trust
+    setup.verifier_ca = identity.ca.certificate
+    setup.service = build_verifier(
+        settings(tmp_path),
+        store=sqlite_store(tmp_path),
+        keys=identity.keys,
+        trust=trust,
+        key_history=None,
+        did_resolver=None,
+        anchors=[issuer.ca],
+        fetcher=issuer.server,
+    )
+    setup.service.credentials.status._verifier.max_age = 0  # every check asks the issuer
+    return setup
+
+
+def present(setup: ChainSetup) -> dict:
+    """A whole presentation in-process (no HTTP): the service's signed request, verified by the holder, answered."""
+    holder = SoftwareSigner.generate("ES256")
+    compact, idx = setup.issuer.issue(holder)
+    credential = HeldCredential(compact, holder, idx)
+    created = setup.service.create(DcqlQuery.parse(_query()))
+    link = parse_authorization_request_link(created.authorization_request)
+    token = setup.service.request_object(created.request_id)
+    request = verify_request_object(token, link, WalletRequestPolicy(x509_anchors=[setup.verifier_ca])).request
+    presentation = credential.held.present(
+        [("given_name",)], holder=holder, audience=request.client_id, nonce=request.nonce
+    )
+    with contextlib.suppress(SsiError):
+        setup.service.handle_response(created.request_id, response_form(request, {"pid": [presentation]}))
+    result: dict = setup.service.result(created.transaction_id)
+    return result
+
+
+def _query() -> dict:
+    return {
+        "credentials": [
+            {"id": "pid", "format": "dc+sd-jwt", "meta": {"vct_values": [PID]}, "claims": [{"path": ["given_name"]}]}
+        ]
+    }
+
+
+def test_accredited_issuer_with_anchored_list_is_verified(chain: ChainSetup) -> None:
+    result = present(chain)
+    assert result["status"] == "verified", result
+    (pid,) = result["credentials"]["pid"]
+    assert pid["status_anchored"] is True
+    assert pid["accreditation"]["did"] == chain.did and pid["accreditation"]["status"] == "active"
+    assert chain.trust.registry_id == f"eip155:1337:{DEV_ADDRESSES.trusted_issuer_registry}"
+
+
+def test_suspended_issuer_is_refused(chain: ChainSetup) -> None:
+    chain.decide(chain.members[0].propose_suspension(chain.issuer.spki))
+    assert present(chain)["reason"] == "accreditation_suspended"
+
+
+def test_compromised_key_is_refused(chain: ChainSetup) -> None:
+    chain.decide(chain.members[0].propose_compromise(chain.issuer.spki, int(time.time()) - 600))
+    assert present(chain)["reason"] == "issuer_key_compromised"
+
+
+def test_unknown_issuer_is_refused(chain: ChainSetup) -> None:
+    chain.decide(chain.members[0].propose_revocation(chain.issuer.spki))
+    assert present(chain)["reason"] == "accreditation_revoked"
+
+
+def test_rolled_back_and_substituted_lists_are_refused(chain: ChainSetup) -> None:
+    uri = chain.issuer.list_uri()
+    old = chain.issuer.server.tokens[uri]
+    newer = chain.issuer.publish()
+    chain.anchor(newer)
+    assert present(chain)["status"] == "verified"
+    chain.issuer.server.tokens[uri] = old
+    assert present(chain)["reason"] == "status_list_rolled_back"
+    chain.issuer.publish()  # a version never anchored
+    assert present(chain)["reason"] == "status_list_substituted"
+
+
+def test_every_registry_refusal_has_a_reason() -> None:
+    from ledger.trust import AccreditationStatus
+
+    labels = {status.label for status in AccreditationStatus if status.label != "active"}
+    assert labels | {"not_accredited", "type_not_accredited", "expired", "not_yet_valid", "key_compromised"} <= set(
+        ACCREDITATION_REASONS
+    )

@@ -1,0 +1,74 @@
+"""The verifier's Response URI (OpenID4VP 1.0 §8.2) with as few session-store round trips as its rules allow: read
+the session, take the nonce once the response is this request's own, then the result and the session's final
+status written together (``infra.ephemeral`` ``replace_many``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from verifier_support import FakeTrust, TestIssuer, settings, verifier_identity
+
+from infra.db import create_engine, sqlite_url
+from infra.ephemeral import EphemeralStore, SqlEphemeralStore
+from ssi.keys import SoftwareSigner
+from ssi.sd_jwt import HeldSdJwt
+from verifier import build_verifier
+
+
+class CountingStore:
+    """An EphemeralStore that counts the calls (each one round trip to Redis or one transaction in SQL)."""
+
+    def __init__(self, inner: EphemeralStore) -> None:
+        self.inner = inner
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.inner, name)
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append(name)
+            return method(*args, **kwargs)
+
+        return counted
+
+
+def test_response_uri_writes_result_and_final_status_in_one_round_trip(tmp_path: Path) -> None:
+    """OpenID4VP 1.0 §8.2 Response URI, cross-device: read the session, take the nonce, then one write of the result
+    and the session's final status (was two); what the relying party reads afterwards is unchanged."""
+    issuer = TestIssuer.create()
+    trust = FakeTrust()
+    trust.trust_issuer(issuer)
+    engine = create_engine(sqlite_url(tmp_path / "verifier.db"))
+    counting = CountingStore(SqlEphemeralStore(engine))
+    service = build_verifier(
+        settings(tmp_path),
+        store=counting,  # type: ignore[arg-type]
+        keys=verifier_identity("https://verifier.example").keys,
+        trust=trust,
+        key_history=None,
+        did_resolver=None,
+        anchors=[issuer.ca],
+        fetcher=issuer.server,
+    )
+    query, purpose = service.query_for(preset="pid_identification")
+    created = service.create(query, response_mode="direct_post", purpose=purpose)
+    session: Mapping[str, Any] = service.store.get("vp_session", created.request_id)  # type: ignore[assignment]
+    holder = SoftwareSigner.generate("ES256")
+    held = HeldSdJwt.parse(issuer.issue(holder)[0])
+    presentation = held.present(
+        [("given_name",), ("family_name",), ("birthdate",)],
+        holder=holder,
+        audience=created.client_id,
+        nonce=session["nonce"],
+    )
+    form = {"vp_token": json.dumps({"pid": [presentation]}), "state": created.request_id}
+    counting.calls.clear()
+    answer = service.handle_response(created.request_id, form)
+    assert counting.calls == ["get", "take", "replace_many"]
+    assert answer == {"redirect_uri": "https://verifier.example/done"}
+    assert service.status(created.transaction_id)["status"] == "verified"
+    result = service.result(created.transaction_id)
+    assert result["status"] == "verified" and "ERIKA" in json.dumps(result["credentials"])
