@@ -1,0 +1,183 @@
+"""The web wallet over HTTP (ASGI test client): setup and unlock, CSRF and Origin checks, security headers, the
+receive flow against the real issuer, details and deletion, language switch, card colours without inline styles."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import PIN, RunningIssuer
+from fastapi.testclient import TestClient
+
+from infra.server import LoopbackServer
+from wallet_sim.store import FAST_KDF
+from wallet_sim.wallet import Wallet
+from wallet_sim.web import create_wallet_app
+
+
+def csrf(html: str) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert match, html
+    return match.group(1)
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    app = create_wallet_app(tmp_path / "w", kdf=FAST_KDF, allow_http_loopback=True)
+    with TestClient(app, base_url="http://127.0.0.1") as c:
+        yield c
+
+
+def setup(client: TestClient) -> str:
+    page = client.get("/")
+    assert page.status_code == 200 and 'action="/setup"' in page.text
+    token = csrf(page.text)
+    response = client.post("/setup", data={"csrf": token, "pin": PIN, "pin_again": PIN}, follow_redirects=True)
+    assert response.status_code == 200 and 'href="/receive"' in response.text
+    return token
+
+
+def test_security_headers_and_cookie(client: TestClient) -> None:
+    page = client.get("/")
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert page.headers["cache-control"] == "no-store"
+    assert page.headers["x-content-type-options"] == "nosniff"
+    cookie = page.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
+    assert "<html lang=" in page.text and 'class="skip"' in page.text
+
+
+def test_forms_need_the_session_csrf_token_and_our_origin(client: TestClient) -> None:
+    token = csrf(client.get("/").text)
+    assert client.post("/setup", data={"pin": PIN, "pin_again": PIN}).status_code == 400
+    assert client.post("/setup", data={"csrf": "forged", "pin": PIN, "pin_again": PIN}).status_code == 400
+    foreign = client.post(
+        "/setup", data={"csrf": token, "pin": PIN, "pin_again": PIN}, headers={"Origin": "http://evil.example"}
+    )
+    assert foreign.status_code == 400
+    other = TestClient(client.app, base_url="http://127.0.0.1")  # another browser: another session and token
+    assert other.post("/setup", data={"csrf": token, "pin": PIN, "pin_again": PIN}).status_code == 400
+    assert not Wallet.exists(client.app.state.data_dir)  # type: ignore[attr-defined]
+
+
+def test_setup_validation_and_unlock(client: TestClient) -> None:
+    token = csrf(client.get("/").text)
+    differ = client.post("/setup", data={"csrf": token, "pin": PIN, "pin_again": "135790"})
+    assert differ.status_code == 400 and 'role="alert"' in differ.text
+    weak = client.post("/setup", data={"csrf": token, "pin": "1234", "pin_again": "1234"})
+    assert weak.status_code == 400
+    setup(client)
+    client.post("/lock", data={"csrf": token})
+    unlock_page = client.get("/")
+    assert 'action="/unlock"' in unlock_page.text
+    wrong = client.post("/unlock", data={"csrf": token, "pin": "999999"})
+    assert wrong.status_code == 400 and 'aria-invalid="true"' in wrong.text
+    ok = client.post("/unlock", data={"csrf": token, "pin": PIN}, follow_redirects=True)
+    assert 'href="/receive"' in ok.text
+
+
+def test_receive_flow_by_link_with_wrong_then_right_tx_code(client: TestClient, running_issuer: RunningIssuer) -> None:
+    token = setup(client)
+    offer = running_issuer.offer("bewohnerparkausweis")
+    page = client.post("/receive", data={"csrf": token, "offer": offer["offer_uri"]}, files={"qr": ("", b"")})
+    assert page.status_code == 200, page.text
+    assert 'autocomplete="one-time-code"' in page.text and 'inputmode="numeric"' in page.text
+    action = re.search(r'action="(/receive/[^"]+/request)"', page.text)
+    assert action
+    wrong = "000000" if offer["tx_code"] != "000000" else "111111"
+    refused = client.post(action.group(1), data={"csrf": token, "tx_code": wrong})
+    assert refused.status_code == 400 and "transaction code" in refused.text
+    preview = client.post(action.group(1), data={"csrf": token, "tx_code": offer["tx_code"]})
+    assert preview.status_code == 200 and "MUSTERMANN" in preview.text and "Kennzeichen" in preview.text
+    accept = re.search(r'action="(/received/[^"]+/accept)"', preview.text)
+    assert accept
+    details = client.post(accept.group(1), data={"csrf": token}, follow_redirects=True)
+    assert details.status_code == 200 and "Bewohnerparkausweis" in details.text and 'role="status"' in details.text
+    assert "K-EM 1964" in details.text and "Anschrift – Ort" in details.text
+    english = client.get(str(details.url) + "?lang=en")
+    assert "Residential parking permit" in english.text and 'lang="en"' in english.text
+    css = client.get("/cards.css")
+    assert re.search(r"\.card-c_[\w-]+ \{ background: #1F4E79; color: #FFFFFF; \}", css.text)
+    assert "style=" not in details.text  # colours via the stylesheet: the CSP forbids inline styles
+    credential_id = str(details.url).rstrip("/").split("/")[-1].split("?")[0]
+    confirm = client.get(f"/credentials/{credential_id}/delete")
+    assert confirm.status_code == 200
+    deleted = client.post(f"/credentials/{credential_id}/delete", data={"csrf": token}, follow_redirects=True)
+    assert deleted.status_code == 200 and credential_id not in deleted.text
+    assert client.get(f"/credentials/{credential_id}").status_code == 404
+
+
+def test_decline_in_the_browser(client: TestClient, running_issuer: RunningIssuer) -> None:
+    token = setup(client)
+    offer = running_issuer.offer("dienstausweis", tx_code=False)
+    page = client.post("/receive", data={"csrf": token, "offer": offer["offer_uri"]}, files={"qr": ("", b"")})
+    action = re.search(r'action="(/receive/[^"]+/request)"', page.text)
+    assert action and "tx_code" not in page.text.split("<form")[1].split("</form>")[0].replace("csrf", "")
+    preview = client.post(action.group(1), data={"csrf": token})
+    decline = re.search(r'action="(/received/[^"]+/decline)"', preview.text)
+    assert decline
+    home = client.post(decline.group(1), data={"csrf": token}, follow_redirects=True)
+    assert 'role="status"' in home.text and "Sachbearbeiterin" not in home.text
+
+
+def test_bad_offer_and_bad_image_are_shown_not_crashed(client: TestClient) -> None:
+    token = setup(client)
+    for data, files in (
+        ({"offer": "https://example.org/x"}, {"qr": ("", b"")}),
+        ({"offer": ""}, {"qr": ("x.png", b"not an image")}),
+        ({"offer": ""}, {"qr": ("", b"")}),
+    ):
+        page = client.post("/receive", data={"csrf": token, **data}, files=files)
+        assert page.status_code == 400 and 'role="alert"' in page.text
+
+
+def test_served_over_real_http(tmp_path: Path) -> None:
+    app = create_wallet_app(tmp_path / "w", kdf=FAST_KDF)
+    with LoopbackServer(app) as server:
+        response = httpx.get(server.url + "/")
+        assert response.status_code == 200 and "govssi" in response.text
+        assert httpx.get(server.url + "/static/wallet.css").status_code == 200
+
+
+def test_idle_session_is_locked(tmp_path: Path) -> None:
+    from ssi.clock import FrozenClock
+
+    clock = FrozenClock(1_800_000_000)
+    app = create_wallet_app(tmp_path / "w", kdf=FAST_KDF, clock=clock)
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        setup(client)
+        clock.advance(16 * 60)  # IDLE_SECONDS is 15 minutes
+        page = client.get("/")
+        assert 'action="/unlock"' in page.text  # a new session: the wallet was closed
+
+
+def test_deferred_issuance_in_the_browser(client: TestClient) -> None:
+    """A 202 from the issuer shows "takes a while"; the overview lists the pending issuance; "ask now" fetches it."""
+    from fake_issuer import FakeIssuer, serve
+
+    running = serve(FakeIssuer(mode="deferred", pending_polls=0, interval=1))
+    fake = next(running)
+    try:
+        token = setup(client)
+        page = client.post("/receive", data={"csrf": token, "offer": fake.offer()}, files={"qr": ("", b"")})
+        action = re.search(r'action="(/receive/[^"]+/request)"', page.text)
+        assert action
+        waiting = client.post(action.group(1), data={"csrf": token, "tx_code": "493536"})
+        assert waiting.status_code == 200 and "Ausstellung dauert noch" in waiting.text
+        home = client.get("/")
+        poll = re.search(r'action="(/pending/[^"]+/poll)"', home.text)
+        assert poll and "Testausweis" in home.text
+        preview = client.post(poll.group(1), data={"csrf": token})
+        assert "MUSTERMANN" in preview.text
+        accept = re.search(r'action="(/received/[^"]+/accept)"', preview.text)
+        assert accept
+        details = client.post(accept.group(1), data={"csrf": token}, follow_redirects=True)
+        assert "Testausweis" in details.text
+        assert 'action="/pending/' not in client.get("/").text
+        assert fake.notifications[-1]["event"] == "credential_accepted"
+    finally:
+        next(running, None)
