@@ -6,7 +6,21 @@ import sys
 
 import typer
 
-from govssi.cli import did, did_serve, keys, ledger, sdjwt
+from govssi.cli import (
+    bbs,
+    demo,
+    did,
+    did_serve,
+    issuer,
+    keys,
+    ledger,
+    ledger_network,
+    sdjwt,
+    verifier,
+    wallet,
+    wallet_eid,
+    wallet_pid,
+)
 
 app = typer.Typer(
     name="govssi",
@@ -19,7 +33,16 @@ app.add_typer(keys.app, name="keys")
 did.app.command("serve")(did_serve.serve)  # govssi did serve: its own module (uvicorn, FastAPI)
 app.add_typer(did.app, name="did")
 app.add_typer(sdjwt.app, name="sdjwt")
+ledger.app.command("network")(ledger_network.network)
 app.add_typer(ledger.app, name="ledger")
+app.add_typer(issuer.app, name="issuer")
+app.add_typer(verifier.app, name="verifier")
+wallet.app.add_typer(wallet_eid.app, name="eid")
+wallet.app.command("pid")(wallet_pid.pid)  # govssi wallet pid: PID through the eID (govssi/cli/wallet_pid.py)
+wallet.app.command("pid-refresh")(wallet_pid.pid_refresh)
+app.add_typer(wallet.app, name="wallet")
+app.add_typer(bbs.app, name="bbs")
+app.command("demo")(demo.demo)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -35,7 +35,7 @@ __all__ = [
 CHAIN_RPC_ENV = "GOVSSI_CHAIN_RPC"
 RPC_HELP = (
     "JSON-RPC URL of the chain, or several comma-separated for failover (http://127.0.0.1:8545,http://10.0.0.2:8545) "
-    f"[default: ${CHAIN_RPC_ENV}]."
+    f"\\[default: ${CHAIN_RPC_ENV}]."
 )
 #: One attempt at one node never takes longer than this, whatever --timeout says (the next node gets its turn).
 # Options shared by the commands that read DIDs from a chain (one declaration, the same help everywhere).
@@ -89,11 +89,26 @@ def rpc_urls(option: str | None) -> list[str] | None:
     return urls
 
 
-def chain_client(urls: list[str], *, timeout: float, confirmations: int = 0) -> ChainClient:
-    """A :class:`ChainClient` over ``urls`` whose endpoints have answered with one chain id, bounded by ``timeout``."""
+def chain_client(
+    urls: list[str], *, timeout: float, confirmations: int | None = 0, backoff: float | None = None
+) -> ChainClient:
+    """A :class:`ChainClient` over ``urls`` whose endpoints have answered with one chain id, bounded by ``timeout``.
+
+    ``confirmations``: blocks on top of a transaction before it counts; ``None``: the network's finality depth (on a
+    Clique network ``2·⌊(N−1)/2⌋`` for ``N`` signers, else 0 — ``ledger.client.finality``).
+
+    ``backoff``: how long a node that failed is tried only after the others (default: the client's 0.5 s, doubling).
+    Commands that send several requests pass their whole run time, so that a silent node costs one attempt, not one
+    per request (each request's budget is --timeout; an attempt at a silent node would use it up)."""
     from ledger.client import ChainClient, ClientPolicy, FailoverPolicy
 
     attempt = min(timeout, ATTEMPT_TIMEOUT)
-    failover = FailoverPolicy(attempt_timeout=attempt, request_budget=max(attempt, min(timeout, REQUEST_BUDGET)))
+    budget = max(attempt, min(timeout, REQUEST_BUDGET))
+    if backoff is None:
+        failover = FailoverPolicy(attempt_timeout=attempt, request_budget=budget)
+    else:
+        failover = FailoverPolicy(
+            attempt_timeout=attempt, request_budget=budget, backoff_initial=backoff, backoff_max=max(backoff, 30.0)
+        )
     policy = ClientPolicy(confirmations=confirmations, receipt_timeout=timeout, delivery_timeout=timeout)
     return ChainClient.connect(urls, policy=policy, failover=failover)

@@ -114,7 +114,7 @@ def create_ethr(
         ),
     ] = None,
     validity: Annotated[
-        int, typer.Option("--validity", min=1, help="Seconds the published key stays valid [default: one year].")
+        int, typer.Option("--validity", min=1, help="Seconds the published key stays valid \\[default: one year].")
     ] = DEFAULT_VALIDITY,
     timeout: Annotated[
         float, typer.Option("--timeout", min=0.1, help="Seconds to wait for the nodes and for the transaction.")

@@ -69,7 +69,8 @@ def _failure(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
 
 
 def _deployed(out: dict[str, Any], node: tuple[RpcServer, str]) -> None:
-    assert set(out) == {"did_registry", "chain_id"} and out["chain_id"] == CHAIN_ID
+    assert set(out) == {"did_registry", "chain_id", "trusted_issuer_registry", "status_anchor"}
+    assert out["chain_id"] == CHAIN_ID
     code = Web3(Web3.HTTPProvider(node[0].url)).eth.get_code(out["did_registry"]).to_0x_hex()
     assert code == load_artifact(DID_REGISTRY).deployed_bytecode
 

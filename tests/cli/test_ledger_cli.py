@@ -49,7 +49,8 @@ def test_deploy_prints_the_registry_address(govssi: Runner, tmp_path: Path, node
     result = govssi("ledger", "deploy", "--rpc", node.url, "--key", str(_key(tmp_path / "deployer.jwk")))
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
-    assert set(out) == {"did_registry", "chain_id"} and out["chain_id"] == 4242
+    assert set(out) == {"did_registry", "chain_id", "trusted_issuer_registry", "status_anchor"}
+    assert out["chain_id"] == 4242
     w3 = Web3(Web3.HTTPProvider(node.url))
     assert Web3.is_checksum_address(out["did_registry"])
     assert w3.eth.get_code(out["did_registry"]).to_0x_hex() == load_artifact(DID_REGISTRY).deployed_bytecode
@@ -150,3 +151,54 @@ def test_node_on_a_port_in_use(govssi: Runner, tmp_path: Path) -> None:
         taken.listen(1)
         result = govssi("ledger", "node", "--port", str(taken.getsockname()[1]), "--data-dir", str(tmp_path / "c"))
     assert _failure(result)["error"] == "address_in_use"
+
+
+def test_node_bootstrap_deploys_once_at_the_fixed_addresses(tmp_path: Path) -> None:
+    """``--bootstrap``: the contracts at DEV_ADDRESSES with the demo cooperative (member keys in the data dir); after
+    a restart they are still there and nothing is deployed again."""
+    from ledger.bootstrap import DEV_ADDRESSES, dev_member_signers
+    from ledger.client import ChainClient
+    from ledger.trust import TrustRegistry
+
+    data_dir = tmp_path / "chain"
+    blocks = []
+    for _ in range(2):
+        process, ready = _start_node("--data-dir", str(data_dir), "--bootstrap")
+        try:
+            assert ready["contracts"] == DEV_ADDRESSES.to_json()
+            assert ready["members_dir"] == str(data_dir / "cooperative")
+            blocks.append(ready["block_number"])
+            with ChainClient.connect(ready["rpc_url"]) as client:
+                registry = TrustRegistry(client, DEV_ADDRESSES.trusted_issuer_registry)
+                assert registry.members() == [signer.address for signer in dev_member_signers()]
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.communicate(timeout=15)
+        assert process.returncode == 0
+    assert blocks == [3, 3]
+    assert sorted(p.name for p in (data_dir / "cooperative").glob("member-*.jwk")) == [
+        "member-1.jwk",
+        "member-2.jwk",
+        "member-3.jwk",
+    ]
+
+
+def test_genesis_writes_a_qbft_network(govssi: Runner, tmp_path: Path) -> None:
+    """``govssi ledger genesis --validators 7 --chain-id N --out DIR``: the public description on stdout (no key
+    material), the files in DIR; a second run into the same directory is refused (keys are never overwritten)."""
+    (tmp_path / "members.json").write_text(json.dumps({"members": ["0x" + "12" * 20]}))
+    args = ["ledger", "genesis", "--validators", "7", "--chain-id", "8150", "--out", "net", "--members", "members.json"]
+    result = govssi(*args)
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["chain_id"] == 8150 and out["consensus"] == "qbft" and len(out["validators"]) == 7
+    assert out["fault_tolerance"] == 2 and out["genesis_members"]["members"] == ["0x" + "12" * 20]
+    genesis = json.loads((tmp_path / "net" / "genesis.json").read_text())
+    assert genesis["extraData"] == out["extra_data"] and genesis["config"]["chainId"] == 8150
+    keys = [(tmp_path / "net" / f"validator-{n}" / "key").read_text().strip()[2:] for n in range(1, 8)]
+    assert not any(key in result.stdout for key in keys)
+    again = govssi(*args)
+    assert again.returncode == 1 and json.loads(again.stdout)["error"] == "exists"
+    assert govssi("ledger", "genesis", "--validators", "0", "--chain-id", "1", "--out", "x").returncode == 2
+    hosts = govssi("ledger", "genesis", "--validators", "3", "--chain-id", "1", "--out", "y", "--hosts", "a,b")
+    assert hosts.returncode == 2 and not (tmp_path / "y").exists()
