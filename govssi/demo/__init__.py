@@ -1,0 +1,1 @@
+"""`govssi demo`: the whole trust triangle on localhost (chain, issuers, verifier with the demo portal, wallet)."""
