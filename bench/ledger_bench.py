@@ -39,6 +39,7 @@ import contextlib
 import cProfile
 import io
 import json
+import math
 import os
 import platform
 import pstats
@@ -223,6 +224,7 @@ def measure_threads(op: Callable[[], object], *, threads: int, seconds: float, i
     start = time.perf_counter_ns()
     deadline = start + int(seconds * 1e9)
     budget = [iterations if iterations is not None else -1]
+    cpu_start = time.process_time_ns()
 
     def worker() -> None:
         while True:
@@ -251,6 +253,7 @@ def measure_threads(op: Callable[[], object], *, threads: int, seconds: float, i
     if errors:
         raise errors[0]
     elapsed = (time.perf_counter_ns() - start) / 1e9
+    cpu = (time.process_time_ns() - cpu_start) / 1e9
     ordered = sorted(latencies)
     return Measurement(
         iterations=len(latencies),
@@ -259,6 +262,8 @@ def measure_threads(op: Callable[[], object], *, threads: int, seconds: float, i
         mean_us=sum(latencies) / len(latencies) / 1000.0,
         p50_us=_nearest_rank(ordered, 0.50),
         p99_us=_nearest_rank(ordered, 0.99),
+        # this process's CPU time over all worker threads (the node runs in its own process)
+        cpu_ops_per_s=len(latencies) / cpu if cpu > 0 else math.inf,
     )
 
 

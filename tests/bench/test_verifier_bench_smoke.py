@@ -1,0 +1,77 @@
+"""The verifier benchmark keeps working: worker processes on one socket, Redis sessions, the open-loop generator,
+full OIDC logins and the profile, in a tiny configuration. Nothing is timed or compared (figures are never asserted);
+what is checked is that every request was answered 200 and every login ended with an ID Token."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from bench import verifier_bench
+
+
+@pytest.mark.slow
+def test_command_line_json(capsys: pytest.CaptureFixture[str], redis_prefix: tuple[str, str]) -> None:
+    url, prefix = redis_prefix
+    code = verifier_bench.main(
+        [
+            "--workers", "1", "--seconds", "0.5", "--start-rate", "20", "--max-rate", "20",
+            "--login-clients", "1", "--login-seconds", "0.5",
+            "--profile", "--profile-calls", "20", "--top", "5", "--profile-rate", "20", "--profile-seconds", "0.5",
+            "--redis-url", url, "--redis-prefix", prefix, "--json",
+        ]
+    )  # fmt: skip
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    (step,) = report["direct_post"]["steps"]
+    assert step["sent"] == 10 and step["errors"] == 0 and step["ok"] == 10
+    assert step["server_cpu_ms"] is None or step["server_cpu_ms"] >= 0
+    assert report["http_floor"]["errors"] == 0 and report["store_roundtrip"]["p50_ms"] > 0
+    login = report["oidc_login"]
+    assert login["failures"] == 0 and login["logins"] >= 1
+    assert report["profile"]["calls"] == 20 and "function calls" in report["profile"]["top"]
+    assert step["p50_ms"] <= step["p90_ms"] <= step["p99_ms"] and step["generator_cpu_ms"] >= 0
+    spy = report["worker_profile"]  # py-spy when installed, else a note saying so
+    assert spy["available"] is False or (spy["errors"] == 0 and spy["busy_samples"] > 0 and spy["buckets"])
+    assert "direct_post verifications" in verifier_bench.format_table(report)
+
+
+@pytest.mark.slow
+def test_sql_session_store_on_postgresql(capsys: pytest.CaptureFixture[str], postgres_url: str) -> None:
+    """Two workers sharing sessions through the SQL store on PostgreSQL (its own table, dropped afterwards)."""
+    code = verifier_bench.main(
+        [
+            "--workers", "2", "--seconds", "0.5", "--start-rate", "20", "--max-rate", "20",
+            "--login-clients", "0", "--store", "postgres", "--postgres-url", postgres_url, "--json",
+        ]
+    )  # fmt: skip
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    (step,) = report["direct_post"]["steps"]
+    assert report["store"] == "postgres" and step["ok"] == 10 and step["errors"] == 0
+    engine = sa.create_engine(postgres_url)
+    with engine.connect() as conn:
+        tables = sa.inspect(conn).get_table_names()
+    engine.dispose()
+    assert not [t for t in tables if t.startswith("bench_ephemeral_")]
+
+
+def test_worker_profile_samples_are_summarised_by_bucket() -> None:
+    """py-spy's raw (collapsed) stacks: idle threads left out, each sample in the first bucket found on its stack."""
+    lines = [
+        "thread (1);WorkerThread.run (anyio/_backends/_asyncio.py:1);PresentationService.handle_response "
+        "(verifier/service.py:373);RedisEphemeralStore.get (infra/ephemeral.py:196);Redis.get (redis/client.py:9) 3",
+        "thread (1);WorkerThread.run (anyio/_backends/_asyncio.py:1);PresentationService.handle_response "
+        "(verifier/service.py:380);verify_vp_token (verifier/presentations.py:336) 1",
+        "thread (2);Thread._bootstrap (threading.py:1);Condition.wait (threading.py:320) 6",
+        "not a sample",
+    ]
+    summary = verifier_bench.summarise_samples(lines, 3)
+    assert summary["busy_samples"] == 4 and summary["idle_samples"] == 6
+    assert dict(summary["buckets"]) == {
+        "session store (client and round trips)": 75.0,
+        "credential checks (verify_vp_token)": 25.0,
+    }
+    assert summary["self"][0] == ("Redis.get (redis/client.py)", 75.0)
