@@ -178,21 +178,51 @@ def _decide(wallet: Wallet, received: ReceivedCredentials, *, yes: bool, lang: s
 def _outcomes(
     wallet: Wallet, results: list[ReceivedCredentials | PendingIssuance], *, yes: bool, wait: float, lang: str
 ) -> dict[str, list[Any]]:
-    from wallet_sim.wallet import PendingIssuance
+    from wallet_sim.wallet import PendingIssuance, ReceivedCredentials
 
     out: dict[str, list[Any]] = {"stored": [], "pending": [], "declined": []}
-    for first in results:
-        result = first
-        if isinstance(result, PendingIssuance) and wait > 0:
-            _say(f"govssi: the issuer needs time; polling every {result.interval:g} s for up to {wait:g} s")
-            result = wallet.wait_for(result, timeout=wait)
-        if isinstance(result, PendingIssuance):
-            _say(f"govssi: issuance pending ({result.id}); run 'govssi wallet poll {result.id}' later")
-            out["pending"].append(result.summary(lang))
-            continue
-        for key, value in _decide(wallet, result, yes=yes, lang=lang).items():
-            out[key].append(value)
+    undecided = [r for r in results if isinstance(r, ReceivedCredentials)]
+    try:
+        for first in results:
+            result = first
+            if isinstance(result, PendingIssuance) and wait > 0:
+                _say(f"govssi: the issuer needs time; polling every {result.interval:g} s for up to {wait:g} s")
+                result = wallet.wait_for(result, timeout=wait)
+                if isinstance(result, ReceivedCredentials):
+                    undecided.append(result)
+            if isinstance(result, PendingIssuance):
+                _say(f"govssi: issuance pending ({result.id}); {_next_poll_hint(wallet, result)}")
+                out["pending"].append(result.summary(lang))
+                continue
+            for key, value in _decide(wallet, result, yes=yes, lang=lang).items():
+                out[key].append(value)
+    except BaseException:
+        _abandon(wallet, undecided, lang)
+        raise
     return out
+
+
+def _abandon(wallet: Wallet, received: list[ReceivedCredentials], lang: str) -> None:
+    """The user left before deciding (end of input, Ctrl-C) or the run failed: what arrived but was not accepted is
+    declined — keys destroyed now, ``credential_deleted`` sent (OpenID4VCI 1.0 §11.1: "caused by a user action") —
+    so nothing waits for the provisional-key purge."""
+    from ssi.errors import SsiError
+
+    for item in received:
+        if item.done:
+            continue
+        try:
+            wallet.decline(item)
+        except (SsiError, OSError):  # best effort: the keys stay provisional and are purged when the wallet opens
+            continue
+        _say(f"govssi: not stored: {item.name(lang)}; the issuer was told (credential_deleted)")
+
+
+def _next_poll_hint(wallet: Wallet, pending: PendingIssuance) -> str:
+    wait = pending.next_poll_at - wallet.clock()
+    if wait > 0:
+        return f"the issuer asks to wait {wait:.0f} s; then run 'govssi wallet poll {pending.id}'"
+    return f"run 'govssi wallet poll {pending.id}' later"
 
 
 def _offer_argument(value: str) -> tuple[str | None, bytes | None]:
@@ -345,7 +375,7 @@ def poll(
     wait: Annotated[float, typer.Option("--wait", min=0, help="Seconds to keep polling.")] = 0,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Store what arrives without asking (scripts).")] = False,
 ) -> None:
-    """Ask the issuer for deferred credentials (OpenID4VCI §9), respecting its interval."""
+    """Ask the issuer for deferred credentials (OpenID4VCI §9), never before the interval it asked for."""
     options = wallet_options(ctx)
     if not yes and not _interactive():
         usage_error("--yes is needed when no terminal can ask for consent")
@@ -355,7 +385,8 @@ def poll(
             fail("unknown_pending", f"no pending issuance {pending_id}")
         results: list[ReceivedCredentials | PendingIssuance] = []
         for target in targets:
-            results.append(wallet.wait_for(target, timeout=wait) if wait else wallet.poll(target.id, force=True))
+            # §8.3 ``interval``: the wallet "SHOULD wait" that long between requests; earlier, nothing is sent.
+            results.append(wallet.wait_for(target, timeout=wait) if wait else wallet.poll(target.id))
         emit(_outcomes(wallet, results, yes=yes, wait=0, lang=options.lang))
 
 

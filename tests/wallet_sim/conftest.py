@@ -32,7 +32,8 @@ class RunningIssuer:
     http: httpx.Client
 
     def offer(self, type_id: str = "bewohnerparkausweis", *, tx_code: bool = True, **claims: Any) -> dict[str, Any]:
-        body = {"credential_configuration_id": type_id, "claims": {**SAMPLE_CLAIMS[type_id], **claims}}
+        sample = SAMPLE_CLAIMS[type_id.removesuffix("_geprueft")]
+        body = {"credential_configuration_id": type_id, "claims": {**sample, **claims}}
         if not tx_code:
             body["tx_code"] = False
         response = self.http.post(f"{self.credential_issuer}/admin/offers", headers=ADMIN, json=body)
@@ -44,11 +45,33 @@ class RunningIssuer:
         state: dict[str, Any] = self.http.get(f"{self.credential_issuer}/admin/offers/{offer_id}", headers=ADMIN).json()
         return state
 
+    def notification_events(self, offer_id: str) -> list[str | None]:
+        """The Notification Endpoint's record (OpenID4VCI §11) of each credential issued for the offer."""
+        answer = self.http.get(f"{self.credential_issuer}/admin/credentials", params={"offer": offer_id}, headers=ADMIN)
+        assert answer.status_code == 200, answer.text
+        return [c["notification_event"] for c in answer.json()["credentials"]]
+
+    def approval_type(self, base: str = "dienstausweis") -> str:
+        """A copy of ``base`` whose every request waits for a clerk (deferred issuance, OpenID4VCI §9)."""
+        types = self.http.get(f"{self.credential_issuer}/admin/credential-types", headers=ADMIN).json()
+        document = {**types["credential_types"][base], "id": f"{base}_geprueft", "requires_approval": True}
+        url = f"{self.credential_issuer}/admin/credential-types/{document['id']}"
+        answer = self.http.put(url, headers=ADMIN, json=document)
+        assert answer.status_code in (200, 201), answer.text
+        return str(document["id"])
+
+    def approve(self, offer_id: str) -> None:
+        answer = self.http.post(f"{self.credential_issuer}/admin/offers/{offer_id}/approve", headers=ADMIN)
+        assert answer.status_code == 200, answer.text
+
 
 @pytest.fixture(scope="session")
 def running_issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningIssuer]:
     settings = IssuerSettings(
-        data_dir=tmp_path_factory.mktemp("issuer"), bootstrap_key="test-bootstrap-key-0001", key_passphrase="pw"
+        data_dir=tmp_path_factory.mktemp("issuer"),
+        bootstrap_key="test-bootstrap-key-0001",
+        key_passphrase="pw",
+        deferred_interval=1,  # deferred issuance: wallets may ask again after 1 s (default 30)
     )
     with (
         loopback_issuer(settings, keyring=MemoryKeyring(demo_ca())) as (server, issuer),

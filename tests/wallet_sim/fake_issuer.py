@@ -1,5 +1,6 @@
-"""A small, spec-faithful OpenID4VCI 1.0 issuer for what govssi's issuer does not (yet) do — deferred issuance (§9),
-notifications (§11), key attestations required (Appendix D, §12.2.4 ``key_attestations_required``), the
+"""A small, spec-faithful OpenID4VCI 1.0 issuer for what govssi's issuer cannot be made to do on demand — deferred
+issuance pending for a set number of polls or denied (§9), notifications recorded per request (§11), key
+attestations required (Appendix D, §12.2.4 ``key_attestations_required``), the
 ``attestation`` proof type, wallet attestations at the token endpoint (HAIP 1.0 §4.4) — and for faults (500s,
 tampered credentials, ``invalid_nonce``, DPoP nonces at the credential endpoint).
 

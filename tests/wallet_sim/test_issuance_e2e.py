@@ -7,19 +7,23 @@ from __future__ import annotations
 
 import io
 import time
+from pathlib import Path
 
+import httpx
 import pytest
 import qrcode
-from conftest import RunningIssuer
+from conftest import PIN, RunningIssuer
 from issuer_support import SAMPLE_CLAIMS, demo_ca
 from PIL import Image
 
+from issuer import IssuerSettings, MemoryKeyring, loopback_issuer
+from ssi.clock import FrozenClock
 from ssi.errors import FetchError, IssuerError, SsiError, WalletError
 from ssi.jose import parse_compact
 from ssi.sd_jwt import VerificationPolicy
 from ssi.sd_jwt.vc import verify_sd_jwt_vc
 from ssi.x509 import verify_x5c
-from wallet_sim.wallet import ReceivedCredentials, Wallet
+from wallet_sim.wallet import PendingIssuance, ReceivedCredentials, Wallet
 
 
 def qr_png(text: str, *, fmt: str = "PNG") -> bytes:
@@ -107,12 +111,47 @@ def test_offer_without_tx_code(running_issuer: RunningIssuer, wallet: Wallet) ->
 
 
 def test_decline_discards_everything(running_issuer: RunningIssuer, wallet: Wallet) -> None:
+    """§11.1: the issuer learns ``credential_deleted`` ("caused by a user action") and the wallet keeps nothing."""
     offer = running_issuer.offer()
     received = receive(wallet, offer["offer_uri"], offer["tx_code"])
+    assert running_issuer.notification_events(offer["offer_id"]) == [None] * 3  # nothing before the user decided
     wallet.decline(received)
     assert_untouched(wallet)
+    assert running_issuer.notification_events(offer["offer_id"]) == ["credential_deleted"] * 3
     with pytest.raises(WalletError):
         wallet.accept(received)
+
+
+def test_accept_notifies_the_issuer(running_issuer: RunningIssuer, wallet: Wallet) -> None:
+    """§11.1: ``credential_accepted`` "when the Credentials were successfully stored in the Wallet"."""
+    offer = running_issuer.offer("meldebescheinigung")
+    wallet.accept(receive(wallet, offer["offer_uri"], offer["tx_code"]))
+    assert running_issuer.notification_events(offer["offer_id"]) == ["credential_accepted"] * 3
+
+
+def test_deferred_issuance_against_the_issuer(running_issuer: RunningIssuer, make_wallet: object) -> None:
+    """§8.3/§9 with govssi's issuer: a type a clerk approves answers 202; polls before the approval stay pending,
+    the pending issuance survives closing the wallet, and after the approval the next poll delivers the batch."""
+    type_id = running_issuer.approval_type()
+    offer = running_issuer.offer(type_id)
+    wallet = make_wallet("deferred")  # type: ignore[operator]
+    resolved = wallet.resolve_offer(offer["offer_uri"])
+    (pending,) = wallet.request(resolved, offer["tx_code"])
+    assert isinstance(pending, PendingIssuance) and pending.interval > 0
+    assert wallet.credentials() == [] and wallet.secure_element.key_count() == 4  # 3 holder keys + DPoP, all bound
+    still = wallet.poll(pending.id, force=True)
+    assert isinstance(still, PendingIssuance) and still.id == pending.id
+    wallet.close()
+    with Wallet.open(wallet.data_dir, PIN, allow_http_loopback=True) as again:
+        (kept,) = again.pending()
+        assert kept.id == pending.id and kept.configuration_id == type_id
+        running_issuer.approve(offer["offer_id"])
+        received = again.poll(kept.id, force=True)
+        assert isinstance(received, ReceivedCredentials) and len(received.checked) == 3
+        stored = again.accept(received)
+        assert stored.claims["role"] == "Sachbearbeiterin" and stored.unused == 3
+        assert again.pending() == [] and again.secure_element.key_count() == 3
+    assert running_issuer.notification_events(offer["offer_id"]) == ["credential_accepted"] * 3
 
 
 def test_wrong_tx_code_then_right_one(running_issuer: RunningIssuer, wallet: Wallet) -> None:
@@ -206,3 +245,29 @@ def test_malformed_qr_images(wallet: Wallet) -> None:
     with pytest.raises(WalletError) as info:
         wallet.resolve_offer(image=qr_png("mailto:someone@example.org"))
     assert info.value.reason == "malformed_offer"
+
+
+def test_expired_offer(tmp_path: Path, make_wallet: object) -> None:
+    """An offer past its lifetime (the issuer's ``offer_ttl``): by reference the offer document is gone, by value the
+    pre-authorized code is refused (§6.3 ``invalid_grant``) — both "expired, ask for a new one", nothing stored."""
+    clock = FrozenClock(time.time())
+    settings = IssuerSettings(
+        data_dir=tmp_path / "issuer", bootstrap_key="test-bootstrap-key-0001", key_passphrase="pw", offer_ttl=600
+    )
+    with (
+        loopback_issuer(settings, keyring=MemoryKeyring(demo_ca()), clock=clock) as (server, issuer),
+        httpx.Client(timeout=20) as http,
+    ):
+        assert issuer.bootstrap is not None
+        running = RunningIssuer(issuer.bootstrap.credential_issuer, server.url, http)
+        wallet = make_wallet("expiring", clock=clock)  # type: ignore[operator]
+        offer = running.offer("dienstausweis", tx_code=False)
+        resolved = wallet.resolve_offer(offer["offer_uri_by_value"])
+        clock.advance(601)
+        with pytest.raises(WalletError) as info:
+            wallet.resolve_offer(offer["offer_uri"])
+        assert info.value.reason == "offer_expired" and "expired" in info.value.description
+        with pytest.raises(IssuerError) as info2:
+            wallet.request(resolved, None)
+        assert info2.value.reason == "offer_expired" and "expired" in info2.value.description
+        assert_untouched(wallet)

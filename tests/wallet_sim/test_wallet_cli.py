@@ -8,6 +8,7 @@ import io
 import json
 import os
 import pty
+import re
 import subprocess
 import sys
 import time
@@ -154,6 +155,24 @@ def test_interactive_prompts_tx_code_and_decline(running_issuer: RunningIssuer, 
         assert wallet.credentials() == [] and wallet.secure_element.key_count() == 0
 
 
+def test_abandoned_consent_declines(running_issuer: RunningIssuer, wallet_dir: Path) -> None:
+    """A person who ends the consent prompt (end of input, Ctrl-C) has not accepted: the received credentials and
+    their keys are discarded at once and the issuer is told ``credential_deleted`` (§11.1, a user action)."""
+    offer = running_issuer.offer("dienstausweis")
+    master, slave = pty.openpty()
+    try:
+        os.write(master, f"{offer['tx_code']}\n\x04".encode())  # the code, then end of input at "store?"
+        result = run("wallet", "--data-dir", str(wallet_dir), "receive", offer["offer_uri"], stdin=slave)
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "credential_deleted" in result.stderr
+    with Wallet.open(wallet_dir, PIN) as wallet:
+        assert wallet.credentials() == [] and wallet.secure_element.key_count() == 0
+    assert running_issuer.notification_events(offer["offer_id"]) == ["credential_deleted"] * 3
+
+
 def test_init_and_provider(tmp_path: Path) -> None:
     d = ["wallet", "--data-dir", str(tmp_path / "w")]
     created = ok(run(*d, "init"))
@@ -186,9 +205,47 @@ def test_serve(wallet_dir: Path) -> None:
     assert time.time()
 
 
+def test_poll_waits_for_the_issuers_interval(wallet_dir: Path) -> None:
+    """§8.3 ``interval``: "the minimum amount of time in seconds that the Wallet SHOULD wait ... before sending a new
+    request". ``poll`` before then sends nothing and says how long to wait; ``--wait`` shorter than that, too."""
+    from fake_issuer import FakeIssuer, serve
+
+    running = serve(FakeIssuer(mode="deferred", pending_polls=0, interval=3600))
+    fake = next(running)
+    try:
+        d = ["wallet", "--data-dir", str(wallet_dir)]
+        (pending,) = ok(run(*d, "receive", fake.offer(), "--tx-code", "493536", "--yes"))["pending"]
+        early = run(*d, "poll", "--yes")
+        assert ok(early)["pending"][0]["pending_id"] == pending["pending_id"]
+        waited = re.search(r"asks to wait (\d+) s", early.stderr)
+        assert waited and 3000 < int(waited.group(1)) <= 3600, early.stderr  # less the seconds the test took
+        assert ok(run(*d, "poll", pending["pending_id"], "--wait", "1", "--yes"))["stored"] == []
+        assert [t["polls"] for t in fake.transactions.values()] == [0]
+    finally:
+        next(running, None)
+
+
+def test_deferred_issuance_by_cli_against_the_issuer(running_issuer: RunningIssuer, wallet_dir: Path) -> None:
+    """Deferred issuance (OpenID4VCI §8.3, §9) with govssi's issuer, where a clerk approves each request: receive
+    reports it pending, ``poll`` before the approval keeps it pending, after the approval ``poll --wait`` stores the
+    batch and the issuer learns ``credential_accepted``."""
+    type_id = running_issuer.approval_type()
+    offer = running_issuer.offer(type_id)
+    d = ["wallet", "--data-dir", str(wallet_dir)]
+    first = ok(run(*d, "receive", offer["offer_uri"], "--tx-code", offer["tx_code"], "--yes"))
+    (pending,) = first["pending"]
+    assert first["stored"] == [] and pending["configuration_id"] == type_id
+    assert ok(run(*d, "poll", "--wait", "3", "--yes"))["pending"][0]["pending_id"] == pending["pending_id"]
+    running_issuer.approve(offer["offer_id"])
+    polled = ok(run(*d, "poll", pending["pending_id"], "--wait", "10", "--yes"))
+    assert polled["pending"] == [] and polled["stored"][0]["unused_instances"] == 3
+    assert ok(run(*d, "list"))["pending"] == []
+    assert running_issuer.notification_events(offer["offer_id"]) == ["credential_accepted"] * 3
+
+
 def test_deferred_issuance_by_cli(wallet_dir: Path) -> None:
-    """A deferred issuance (OpenID4VCI §9; the fake issuer, as govssi's issuer has no deferred endpoint yet): receive
-    reports it pending, ``pending`` lists it, ``poll --wait`` fetches and stores the credentials."""
+    """A deferred issuance answered 202 more than once (the fake issuer): receive reports it pending, ``pending``
+    lists it, ``poll --wait`` keeps asking at the interval, then fetches and stores the credentials."""
     from fake_issuer import FakeIssuer, serve
 
     running = serve(FakeIssuer(mode="deferred", pending_polls=1, interval=1))

@@ -4,6 +4,7 @@ receive flow against the real issuer, details and deletion, language switch, car
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from conftest import PIN, RunningIssuer
 from fastapi.testclient import TestClient
 
 from infra.server import LoopbackServer
+from ssi.clock import FrozenClock
 from wallet_sim.store import FAST_KDF
 from wallet_sim.wallet import Wallet
 from wallet_sim.web import create_wallet_app
@@ -144,8 +146,6 @@ def test_served_over_real_http(tmp_path: Path) -> None:
 
 
 def test_idle_session_is_locked(tmp_path: Path) -> None:
-    from ssi.clock import FrozenClock
-
     clock = FrozenClock(1_800_000_000)
     app = create_wallet_app(tmp_path / "w", kdf=FAST_KDF, clock=clock)
     with TestClient(app, base_url="http://127.0.0.1") as client:
@@ -155,29 +155,37 @@ def test_idle_session_is_locked(tmp_path: Path) -> None:
         assert 'action="/unlock"' in page.text  # a new session: the wallet was closed
 
 
-def test_deferred_issuance_in_the_browser(client: TestClient) -> None:
-    """A 202 from the issuer shows "takes a while"; the overview lists the pending issuance; "ask now" fetches it."""
+def test_deferred_issuance_in_the_browser(tmp_path: Path) -> None:
+    """A 202 from the issuer shows "takes a while"; the overview lists the pending issuance; "ask now" before the
+    issuer's interval (§8.3) sends nothing and says how long to wait, after it fetches the credentials."""
     from fake_issuer import FakeIssuer, serve
 
-    running = serve(FakeIssuer(mode="deferred", pending_polls=0, interval=1))
+    clock = FrozenClock(time.time())
+    running = serve(FakeIssuer(mode="deferred", pending_polls=0, interval=30, clock=clock))
     fake = next(running)
+    app = create_wallet_app(tmp_path / "w", kdf=FAST_KDF, allow_http_loopback=True, clock=clock)
     try:
-        token = setup(client)
-        page = client.post("/receive", data={"csrf": token, "offer": fake.offer()}, files={"qr": ("", b"")})
-        action = re.search(r'action="(/receive/[^"]+/request)"', page.text)
-        assert action
-        waiting = client.post(action.group(1), data={"csrf": token, "tx_code": "493536"})
-        assert waiting.status_code == 200 and "Ausstellung dauert noch" in waiting.text
-        home = client.get("/")
-        poll = re.search(r'action="(/pending/[^"]+/poll)"', home.text)
-        assert poll and "Testausweis" in home.text
-        preview = client.post(poll.group(1), data={"csrf": token})
-        assert "MUSTERMANN" in preview.text
-        accept = re.search(r'action="(/received/[^"]+/accept)"', preview.text)
-        assert accept
-        details = client.post(accept.group(1), data={"csrf": token}, follow_redirects=True)
-        assert "Testausweis" in details.text
-        assert 'action="/pending/' not in client.get("/").text
-        assert fake.notifications[-1]["event"] == "credential_accepted"
+        with TestClient(app, base_url="http://127.0.0.1") as client:
+            token = setup(client)
+            page = client.post("/receive", data={"csrf": token, "offer": fake.offer()}, files={"qr": ("", b"")})
+            action = re.search(r'action="(/receive/[^"]+/request)"', page.text)
+            assert action
+            waiting = client.post(action.group(1), data={"csrf": token, "tx_code": "493536"})
+            assert waiting.status_code == 200 and "Ausstellung dauert noch" in waiting.text
+            home = client.get("/")
+            poll = re.search(r'action="(/pending/[^"]+/poll)"', home.text)
+            assert poll and "Testausweis" in home.text
+            early = client.post(poll.group(1), data={"csrf": token})
+            assert "frühestens in 30 Sekunden" in early.text and "MUSTERMANN" not in early.text
+            assert [t["polls"] for t in fake.transactions.values()] == [0]
+            clock.advance(30)
+            preview = client.post(poll.group(1), data={"csrf": token})
+            assert "MUSTERMANN" in preview.text
+            accept = re.search(r'action="(/received/[^"]+/accept)"', preview.text)
+            assert accept
+            details = client.post(accept.group(1), data={"csrf": token}, follow_redirects=True)
+            assert "Testausweis" in details.text
+            assert 'action="/pending/' not in client.get("/").text
+            assert fake.notifications[-1]["event"] == "credential_accepted"
     finally:
         next(running, None)

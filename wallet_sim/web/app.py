@@ -17,6 +17,7 @@ contrast, 44 px touch targets, everything reachable by keyboard.
 from __future__ import annotations
 
 import hmac
+import math
 import secrets
 import threading
 import time
@@ -484,17 +485,21 @@ def create_wallet_app(
             return opened
         session, _data, wallet = opened
         try:
-            result = await run_in_threadpool(lambda: wallet.poll(pending_id, force=True))
+            # OpenID4VCI 1.0 §8.3 ``interval``: "the minimum amount of time in seconds that the Wallet SHOULD wait
+            # ... before sending a new request" — asking earlier sends nothing and says how long to wait.
+            result = await run_in_threadpool(lambda: wallet.poll(pending_id))
         except SsiError as exc:
             return render(
                 session, "message.html", status=400, title=TEXT[session.lang]["error"], message=exc.description
             )
         if isinstance(result, PendingIssuance):
+            text = TEXT[session.lang]
+            wait = math.ceil(result.next_poll_at - clock())
             return render(
                 session,
                 "message.html",
-                title=TEXT[session.lang]["pending_title"],
-                message=TEXT[session.lang]["pending_intro"],
+                title=text["pending_title"],
+                message=text["pending_intro"] + (" " + text["pending_wait"].format(seconds=wait) if wait > 0 else ""),
             )
         return preview(session, result)
 
