@@ -20,14 +20,23 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Generate and inspect keys.", no_args_is_help=True)
 
 
+def _interactive() -> bool:
+    return sys.stdin.isatty()
+
+
+def say(line: str) -> None:
+    """The one human line a script command prints on stderr next to its JSON (README, "The govssi command line")."""
+    sys.stderr.write(f"govssi: {line}\n")
+
+
 def read_passphrase(confirm: bool) -> str:
     """The key-file passphrase: from $GOVSSI_KEY_PASSPHRASE, else prompted on a terminal (never a CLI argument)."""
     value = os.environ.get(PASSPHRASE_ENV)
     if value:
         return value
-    if not sys.stdin.isatty():
+    if not _interactive():
         usage_error(f"an encrypted key needs a passphrase: set {PASSPHRASE_ENV} or run on a terminal")
-    return str(typer.prompt("Passphrase", hide_input=True, confirmation_prompt=confirm))
+    return str(typer.prompt("Passphrase", hide_input=True, confirmation_prompt=confirm, err=True))  # stdout: JSON
 
 
 @app.command("generate")
@@ -47,6 +56,7 @@ def generate(
     kid = kid or key.public_key.thumbprint()
     passphrase = read_passphrase(confirm=True) if encrypt else None
     write_key_file(out, key, passphrase=passphrase, kid=kid)
+    say(f"{alg} key {kid} written to {out} ({'encrypted' if encrypt else 'not encrypted'}); public JWK on stdout")
     emit(
         {
             "alg": alg,
@@ -86,9 +96,9 @@ def _token_pin() -> str:
     pin = read_pin()
     if pin:
         return pin
-    if not sys.stdin.isatty():
+    if not _interactive():
         usage_error(f"the token's user PIN is needed: set {PIN_ENV} or {PIN_FILE_ENV}, or run on a terminal")
-    return str(typer.prompt("Token user PIN", hide_input=True))
+    return str(typer.prompt("Token user PIN", hide_input=True, err=True))  # stdout is the JSON answer
 
 
 def _key_id(value: str | None) -> bytes | None:
@@ -142,6 +152,7 @@ def pkcs11_generate(
 
     with Pkcs11Token(module, token_label, _token_pin()) as token:
         signer = token.generate_key(alg, label=key_label, key_id=raw_id, kid=kid)
+        say(f"{alg} key {signer.kid} generated in token {token_label!r} as {key_label!r}; public JWK on stdout")
         emit(_describe_token_key(signer, module, token_label))
 
 
@@ -161,7 +172,9 @@ def pkcs11_show(
     from ssi.keys import Pkcs11Token
 
     with Pkcs11Token(module, token_label, _token_pin()) as token:
-        emit(_describe_token_key(token.signer(label=key_label, key_id=raw_id, kid=kid), module, token_label))
+        signer = token.signer(label=key_label, key_id=raw_id, kid=kid)
+        say(f"{signer.alg} key {signer.kid} in token {token_label!r} ({signer.label!r}); public JWK on stdout")
+        emit(_describe_token_key(signer, module, token_label))
 
 
 @pkcs11_app.command("list")
@@ -172,4 +185,5 @@ def pkcs11_list(module: ModuleOption, token_label: TokenLabelOption) -> None:
 
     with Pkcs11Token(module, token_label, _token_pin()) as token:
         keys = [{"key_label": k.label, "key_id": k.key_id.hex(), "alg": k.alg} for k in token.list_keys()]
+    say(f"{len(keys)} EC key{'' if len(keys) == 1 else 's'} in token {token_label!r}")
     emit({"token_label": token_label, "keys": keys})

@@ -57,6 +57,46 @@ def test_generate_each_algorithm(govssi: Any, tmp_path: Path, alg: str) -> None:
     assert read_jwk_file(path)["kid"] == out["kid"]
 
 
+@pytest.mark.parametrize("encrypt", [False, True])
+def test_generate_says_one_human_line_and_keeps_stdout(govssi: Any, tmp_path: Path, encrypt: bool) -> None:
+    """README, "The govssi command line": commands meant for scripts print one JSON object on stdout "and one human
+    line on stderr". The line names the key and the file (never key material); stdout stays the JSON document it
+    always was — same members in the same order, indented as :func:`govssi.cli._output.emit` prints it."""
+    args = ["keys", "generate", "--alg", "ES256", "--out", "key.jwk", "--kid", "k-2026"]
+    env = {"GOVSSI_KEY_PASSPHRASE": PASSPHRASE} if encrypt else None
+    result = govssi(*args, *(["--encrypt"] if encrypt else []), env=env)
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert list(out) == ["alg", "kid", "public_jwk", "file", "encrypted", "did_key", "did_jwk"]
+    assert result.stdout == json.dumps(out, indent=2, ensure_ascii=False) + "\n"
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("govssi: ") and "ES256" in line and "k-2026" in line and "key.jwk" in line
+    assert ("(encrypted" in line) is encrypt and ("(not encrypted" in line) is not encrypt
+    private = read_jwk_file(tmp_path / "key.jwk")
+    assert not encrypt or is_encrypted(private)
+    if not encrypt:
+        assert private["d"] not in result.stderr + result.stdout
+
+
+def test_passphrase_prompt_goes_to_stderr(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At a terminal the passphrase is asked on stderr: stdout carries only the JSON (``generate --encrypt > key.json``
+    must stay parseable)."""
+    from typer.testing import CliRunner
+
+    from govssi.cli import keys
+
+    monkeypatch.delenv("GOVSSI_KEY_PASSPHRASE", raising=False)
+    monkeypatch.setattr(keys, "_interactive", lambda: True)
+    out_file = tmp_path / "k.jwk"
+    result = CliRunner().invoke(
+        keys.app, ["generate", "--alg", "ES256", "--out", str(out_file), "--encrypt"], input=f"{PASSPHRASE}\n" * 2
+    )
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    assert json.loads(result.stdout)["encrypted"] is True
+    assert "Passphrase" in result.stderr and "Passphrase" not in result.stdout
+    assert is_encrypted(read_jwk_file(out_file))
+
+
 def test_generate_with_explicit_kid(govssi: Any, tmp_path: Path) -> None:
     result = govssi("keys", "generate", "--alg", "ES256", "--out", "k.jwk", "--kid", "issuer-2026-1")
     assert result.returncode == 0, result.stderr

@@ -34,9 +34,13 @@ def _env(hsm: SoftHsm, **extra: str) -> dict[str, str]:
 
 
 def _ok(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    """Success: the JSON document on stdout (as ``emit`` prints it) and one human line on stderr (README)."""
     assert result.returncode == 0, (result.stdout, result.stderr)
     assert "Traceback" not in result.stderr
     out: dict[str, Any] = json.loads(result.stdout)
+    assert result.stdout == json.dumps(out, indent=2, ensure_ascii=False) + "\n"
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("govssi: ") and USER_PIN not in line
     return out
 
 
