@@ -209,17 +209,9 @@ def worker_app() -> Any:
 
 
 def _run(server: Any, sock: Any, announce: Any) -> None:
-    import asyncio
+    from govssi.cli._serving import serve_announced
 
-    async def main() -> None:
-        serving = asyncio.create_task(server.serve(sockets=[sock]))
-        while not server.started and not serving.done():
-            await asyncio.sleep(0.02)
-        if server.started:
-            await announce()
-        await serving
-
-    asyncio.run(main())
+    serve_announced(server, sock, announce)
 
 
 def _chain(settings: Any, closers: list[Any], *, poa: bool = False) -> tuple[Any, dict[str, Any], Any]:

@@ -98,10 +98,9 @@ def serve(
     ] = 1,
 ) -> None:
     """Serve the verifier until SIGTERM or Ctrl-C; print one JSON line when it is ready."""
-    import asyncio
-
     import uvicorn
 
+    from govssi.cli._serving import serve_announced
     from govssi.cli.issuer import listening_socket
     from infra.http import configure_json_logging
     from verifier import VerifierSettings, build_verifier, create_app
@@ -151,17 +150,7 @@ def serve(
         sys.stderr.write("govssi: verifier stopped\n")
         return
     config = uvicorn.Config(verifier_app, log_level="warning", access_log=False, lifespan="on")
-    server = uvicorn.Server(config)
-
-    async def main() -> None:
-        serving = asyncio.create_task(server.serve(sockets=[sock]))
-        while not server.started and not serving.done():
-            await asyncio.sleep(0.02)
-        if server.started:
-            announce()
-        await serving
-
-    asyncio.run(main())
+    serve_announced(uvicorn.Server(config), sock, announce)
     sys.stderr.write("govssi: verifier stopped\n")
 
 

@@ -419,11 +419,11 @@ def serve(
     ),
 ) -> None:
     """Serve the phone-sized web wallet until SIGTERM or Ctrl-C; print one JSON line when it is ready."""
-    import asyncio
     import socket
 
     import uvicorn
 
+    from govssi.cli._serving import serve_announced
     from wallet_sim.web import create_wallet_app
 
     options = wallet_options(ctx)
@@ -440,17 +440,11 @@ def serve(
     ready = {"wallet_url": f"http://{shown_host}:{port}/", "data_dir": str(options.data_dir)}
     server = uvicorn.Server(uvicorn.Config(application, log_level="warning", access_log=False))
 
-    async def main() -> None:
-        # the ready line only once the server accepts connections (a client may connect the moment it reads it)
-        serving = asyncio.create_task(server.serve(sockets=[sock]))
-        while not server.started and not serving.done():
-            await asyncio.sleep(0.02)
-        if server.started:
-            sys.stdout.write(json.dumps(ready) + "\n")
-            sys.stdout.flush()
-        await serving
+    def announce() -> None:
+        sys.stdout.write(json.dumps(ready) + "\n")
+        sys.stdout.flush()
 
-    asyncio.run(main())
+    serve_announced(server, sock, announce)
 
 
 @app.command("present")

@@ -5,14 +5,17 @@ connection on: a wallet's Response URI post, an OIDC login's redirects)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,6 +35,48 @@ def _get(conn: socket.socket, host: str, path: str) -> bytes:
     while len(body) < length:
         body += conn.recv(65536)
     return head
+
+
+def test_serve_runs_uvicorn_on_uvloop_and_httptools_with_nodelay() -> None:
+    """The stack the serve commands run (:func:`govssi.cli._serving.serve_announced` on
+    :func:`govssi.cli.issuer.listening_socket`): uvicorn's ``auto`` choices are the C ones (uvloop, httptools — the
+    project's dependencies) and the connection uvicorn accepted has ``TCP_NODELAY`` on (uvloop sets it on every TCP
+    transport; asyncio would only for an ``IPPROTO_TCP`` listener)."""
+    import uvicorn
+    import uvloop
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    from govssi.cli._serving import serve_announced
+    from govssi.cli.issuer import listening_socket
+
+    seen: dict[str, Any] = {}
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        assert scope["type"] == "http"
+        seen["loop"] = asyncio.get_running_loop()
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    sock = listening_socket("127.0.0.1")
+    sock.bind(("127.0.0.1", 0))
+    host, port = sock.getsockname()[:2]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
+    started = threading.Event()
+    thread = threading.Thread(target=serve_announced, args=(server, sock, started.set), daemon=True)
+    thread.start()
+    try:
+        assert started.wait(30)
+        with socket.create_connection((host, port), timeout=10) as conn:
+            assert _get(conn, f"{host}:{port}", "/").startswith(b"HTTP/1.1 200")
+            connections = list(server.server_state.connections)
+            assert [type(c) for c in connections] == [HttpToolsProtocol]
+            accepted = connections[0].transport.get_extra_info("socket")
+            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        assert isinstance(seen["loop"], uvloop.Loop)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+    assert not thread.is_alive()
 
 
 @pytest.mark.slow
