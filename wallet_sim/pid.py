@@ -29,6 +29,8 @@ from typing import Any, Final
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from ssi.client_attestation import AUTH_METHOD
+from ssi.eid.chat import AccessRight
+from ssi.eid.datagroups import DataGroup
 from ssi.encoding import b64url_encode
 from ssi.errors import IssuerError, Oid4vciError, WalletError
 from ssi.keys import PublicKey
@@ -84,6 +86,14 @@ class PidAuthorization:
     verifier: str
     state: str
     request_uri: str | None = None
+
+
+def _origin(url: str) -> str:
+    """The RFC 6454 origin of an http(s) URL: scheme, host and port (the scheme's default made explicit)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    port = parts.port or (443 if scheme == "https" else 80)
+    return f"{scheme}://{(parts.hostname or '').lower()}:{port}"
 
 
 def _pkce() -> tuple[str, str]:
@@ -187,7 +197,18 @@ class PidClient:
         body = answer.body if isinstance(answer.body, dict) else {}
         if not isinstance(body.get("eid_request"), dict) or not isinstance(body.get("eid_session"), str):
             raise Oid4vciError("the authorization endpoint sent no eID request", reason="bad_authorization_response")
-        self.http.check_url(body.get("eid_response_uri"), "eid_response_uri")
+        response_uri = self.http.check_url(body.get("eid_response_uri"), "eid_response_uri")
+        endpoints = flow.resolved.endpoints
+        allowed = {_origin(endpoints.credential_issuer), _origin(endpoints.authorization_server)}
+        if _origin(response_uri) not in allowed:
+            # The card's answer carries the citizen's data for the provider's terminal: it goes only to the PID
+            # provider the wallet chose (its credential issuer or the authorization server its metadata names),
+            # never to another host that an altered authorization response names.
+            raise Oid4vciError(
+                f"the eID response would go to {_origin(response_uri)}, not to the PID provider "
+                f"{_origin(endpoints.credential_issuer)}; nothing was sent",
+                reason="eid_response_foreign_origin",
+            )
         return body
 
     def send_eid_response(self, activation: Mapping[str, Any], response: str) -> str:
@@ -293,7 +314,7 @@ def issue_pid(
     card: EidCard,
     pin: str,
     can: str | None = None,
-    deselect: Sequence[str] = (),
+    deselect: Sequence[DataGroup | AccessRight] = (),
     consent: Consent | None = None,
     lang: str = "de",
     batch: int | None = None,
