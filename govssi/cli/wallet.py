@@ -10,10 +10,11 @@ subgroups such as ``govssi wallet eid`` — read it from the click context: ``wa
 - ``receive OFFER_OR_QR_IMAGE [--tx-code C] [--yes] [--batch N] [--wait S]``: an ``openid-credential-offer://`` /
   ``haip://`` link, the offer JSON, or a PNG/JPEG file with the offer's QR code. Shows issuer and credentials, asks
   for the transaction code if needed and not given, shows the received claims and asks before storing (``--yes``:
-  accept without asking; scripts must pass it). Creates the wallet on first use. A deferred issuance is kept and
-  polled for up to ``--wait`` seconds (then ``govssi wallet poll``).
-- ``list``, ``show ID [--raw]`` (raw: the compact credential as issued), ``delete ID``, ``pending``,
-  ``poll [PENDING_ID] [--wait S] [--yes]``.
+  accept without asking; scripts must pass it; ending the prompt declines). Creates the wallet on first use. A
+  deferred issuance is kept and polled for up to ``--wait`` seconds (then ``govssi wallet poll``).
+- ``list``, ``show ID [--raw]`` (raw: the compact credential as issued), ``delete ID [--yes]`` (at a terminal it asks
+  first; without one it deletes at once), ``pending``, ``poll [PENDING_ID] [--wait S] [--yes]`` (never before the
+  issuer's ``interval``).
 - ``serve [--port P] [--host H]``: the phone-sized web wallet (the PIN is asked in the browser); with
   ``GOVSSI_CHAIN_RPC`` it checks ``govssi_chain_accreditation`` trusted authorities like ``present``.
 - ``provider``: the (demo) wallet provider's CA — the trust anchor an issuer configures for wallet and key
@@ -348,10 +349,23 @@ def show(
 
 @app.command("delete")
 @guarded
-def delete(ctx: typer.Context, credential_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
-    """Delete a credential, all its copies and its keys."""
+def delete(
+    ctx: typer.Context,
+    credential_id: Annotated[str, typer.Argument(metavar="ID")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete without asking (at a terminal it asks).")] = False,
+) -> None:
+    """Delete a credential, all its copies and its keys (at a terminal after a confirmation; scripts: at once)."""
     options = wallet_options(ctx)
+    lang = options.lang
     with _open(options) as wallet:
+        credential = wallet.credential(credential_id)
+        if not yes and _interactive():
+            name = f"{credential.name(lang)} ({credential.issuer_name(lang)})"
+            _say(name)
+            if not typer.confirm(
+                "Delete it for good?" if lang == "en" else "Endgültig löschen?", default=False, err=True
+            ):
+                fail("delete_cancelled", f"not deleted: {credential_id} stays in the wallet")
         wallet.delete(credential_id)
     emit({"deleted": credential_id})
 

@@ -173,6 +173,35 @@ def test_abandoned_consent_declines(running_issuer: RunningIssuer, wallet_dir: P
     assert running_issuer.notification_events(offer["offer_id"]) == ["credential_deleted"] * 3
 
 
+def test_delete_asks_at_a_terminal(running_issuer: RunningIssuer, wallet_dir: Path) -> None:
+    """A person deleting at a terminal confirms first ("n" keeps the credential, exit 1); ``--yes`` and scripts
+    without a terminal delete at once (the stable ``govssi wallet delete ID``)."""
+    d = ["wallet", "--data-dir", str(wallet_dir)]
+    ids = []
+    for _ in range(2):
+        offer = running_issuer.offer()
+        received = ok(run(*d, "receive", offer["offer_uri"], "--tx-code", offer["tx_code"], "--yes"))
+        ids.append(received["stored"][0]["id"])
+
+    def at_terminal(*args: str, answer: str) -> subprocess.CompletedProcess[str]:
+        master, slave = pty.openpty()
+        try:
+            os.write(master, answer.encode())
+            return run(*d, *args, stdin=slave)
+        finally:
+            os.close(slave)
+            os.close(master)
+
+    kept = at_terminal("delete", ids[0], answer="n\n")
+    assert refused(kept, "delete_cancelled") and "Bewohnerparkausweis" in kept.stderr
+    assert [c["id"] for c in ok(run(*d, "list"))["credentials"]] == ids
+    assert ok(at_terminal("delete", ids[0], answer="y\n")) == {"deleted": ids[0]}
+    assert ok(at_terminal("delete", ids[1], "--yes", answer="")) == {"deleted": ids[1]}
+    assert ok(run(*d, "list"))["credentials"] == []
+    with Wallet.open(wallet_dir, PIN) as wallet:
+        assert wallet.secure_element.key_count() == 0
+
+
 def test_init_and_provider(tmp_path: Path) -> None:
     d = ["wallet", "--data-dir", str(tmp_path / "w")]
     created = ok(run(*d, "init"))
