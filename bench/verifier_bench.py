@@ -6,7 +6,8 @@ Run: ``.venv/bin/python -m bench.verifier_bench [--workers N] [--seconds S] [--s
 
 Setup (all on 127.0.0.1): ``--workers`` uvicorn processes (default 2) accept on one shared listening socket and
 serve the verifier app (``verifier.create_app`` with the OpenID Provider mounted); sessions live in **Redis**
-(``GOVSSI_REDIS_URL``, default ``redis://127.0.0.1:6379/0``; a fresh key prefix, deleted afterwards) so any worker
+(``GOVSSI_REDIS_URL``, default ``redis://127.0.0.1:6379/0``; a fresh key prefix, deleted afterwards; the verifier's
+store, ``verifier.VerifierRedisStore``, as ``build_verifier`` picks for ``GOVSSI_REDIS_URL``) so any worker
 serves any step, as several verifier instances would. Trust and status are cached: the issuer is accredited in an
 in-memory trust policy (the chain's answers; the chain's own lookups are measured by ``bench.trust_bench``) and the
 status list is fetched once per worker and then served from the verifier's status cache (``status_max_age``).
@@ -14,9 +15,10 @@ status list is fetched once per worker and then served from the verifier's statu
 **direct_post verifications** — what is measured is the Response URI, ``POST /response/{state}``, each carrying one
 SD-JWT VC PID presentation (``given_name``, ``family_name``, ``birthdate`` disclosed, KB-JWT) for a session created
 beforehand (``PresentationService.create``, preset ``pid_identification``, ``direct_post``). Per request the server
-parses the form, checks ``state``, takes the nonce, verifies the issuer signature, the ``x5c`` chain, the
+parses the form, reads the session and checks ``state``, verifies the issuer signature, the ``x5c`` chain, the
 Disclosures, the KB-JWT (``aud``, ``nonce``, ``iat``, ``sd_hash``), accreditation and status, evaluates the DCQL
-query and stores the result. Presentations are prepared before each step (the wallet's work is not measured).
+query, then takes the single-use nonce and stores the result (one Lua script: two Redis round trips in all).
+Presentations are prepared before each step (the wallet's work is not measured).
 **Open loop**: request *i* is due at ``t0 + i/rate``, whenever the previous ones finish; its latency runs from the
 moment it was due to the end of the answer, so queueing counts. A load generator of raw HTTP/1.1 keep-alive
 connections (asyncio, prebuilt requests) runs in this process. The rate grows by ``--step`` from ``--start-rate``
@@ -215,9 +217,9 @@ def session_store(material: Material) -> Any:
 
         assert material.sql_url is not None
         return SqlEphemeralStore(create_engine(material.sql_url), table=material.sql_table)
-    from infra.ephemeral import RedisEphemeralStore
+    from verifier import VerifierRedisStore  # what build_verifier uses for GOVSSI_REDIS_URL
 
-    return RedisEphemeralStore(material.redis_url, prefix=material.prefix)
+    return VerifierRedisStore(material.redis_url, prefix=material.prefix)
 
 
 def drop_store(material: Material) -> None:
@@ -696,7 +698,10 @@ def profile(service: Any, material: Material, count: int, top: int) -> dict[str,
 _WAITS = ("Condition.wait (threading.py)", "EpollSelector.select (selectors.py)", "Queue.get (queue.py)")
 #: where the samples of a request go: the first of these found on the stack (innermost first) names its bucket
 _BUCKETS = (
-    ("session store (client and round trips)", ("RedisEphemeralStore.", "SqlEphemeralStore.")),
+    (
+        "session store (client and round trips)",
+        ("RedisEphemeralStore.", "VerifierRedisStore.", "SqlEphemeralStore.", "take_and_write ("),
+    ),
     ("credential checks (verify_vp_token)", ("verify_vp_token (",)),
     ("rest of handle_response", ("PresentationService.handle_response (",)),
     ("thread hand-off (run_in_threadpool)", ("run_in_threadpool (", "WorkerThread.run (")),

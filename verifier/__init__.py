@@ -29,6 +29,7 @@ from verifier.ldp_vc import LdpVcVerifier
 from verifier.presentations import CredentialVerifier, VerifiedCredential, VerifiedResponse, verify_vp_token
 from verifier.presets import BUILTIN_PRESETS, Preset, load_presets
 from verifier.service import CreatedPresentation, PresentationNotFound, PresentationService, ResultNotReady
+from verifier.session_store import VerifierRedisStore
 from verifier.settings import VerifierSettings
 from verifier.status import StatusChecker
 from verifier.trust import ChainIssuerTrust, IssuerStanding, IssuerTrust, TrustUnavailable
@@ -49,6 +50,7 @@ __all__ = [
     "TrustUnavailable",
     "VerifiedCredential",
     "VerifiedResponse",
+    "VerifierRedisStore",
     "VerifierSettings",
     "build_verifier",
     "chain_trust",
@@ -104,7 +106,12 @@ def build_verifier(
     passphrase = settings.key_passphrase.get_secret_value() if settings.key_passphrase else None
     if store is None:
         engine = create_engine(settings.effective_database_url())
-        store = ephemeral_store(engine, settings.redis_url, prefix="govssi:verifier:")
+        # Redis: the verifier's store decides a response in one round trip (verifier.session_store)
+        store = (
+            VerifierRedisStore(settings.redis_url, prefix="govssi:verifier:")
+            if settings.redis_url
+            else ephemeral_store(engine, None)
+        )
     if trust is _UNSET or key_history is _UNSET or did_resolver is _UNSET:
         built = chain_trust(settings) if trust is _UNSET else (None, None, None)
         trust = built[0] if trust is _UNSET else trust

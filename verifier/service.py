@@ -8,8 +8,9 @@ A session has two secrets (OpenID4VP 1.0 §14.3.3 "Two cryptographically random 
 =====================  ===========================================================================================
 ``vp_session:<rid>``   the request (nonce, query, response mode, encryption key, client id, flow, status)
 ``vp_tx:<tid>``        transaction id → request id
-``vp_nonce:<rid>``     taken by the first response that decrypts and carries the right ``state``: the nonce is
-                       single-use, a second response (replayed, or concurrent) finds nothing
+``vp_nonce:<rid>``     taken by the first verified-or-refused response that decrypts and carries the right
+                       ``state``, together with writing its decision (``verifier.session_store``): the nonce is
+                       single-use, a second response (replayed, or concurrent) finds nothing and writes nothing
 ``vp_retrieved:<rid>`` the Request Object is handed out once
 ``vp_result:<tid>``    the verified result (or the refusal), taken by the RP exactly once
 ``vp_code:<sha256>``   same-device ``response_code`` → transaction id (§13.3, HAIP 1.0: the redirect back)
@@ -56,6 +57,7 @@ from verifier.keys import RequestSigningKeys
 from verifier.ldp_vc import LDP_VC_VP_FORMATS, check_ldp_vc_query, check_request_state
 from verifier.presentations import CredentialVerifier, verify_vp_token
 from verifier.presets import Preset, with_purpose
+from verifier.session_store import take_and_write
 
 __all__ = ["FINAL", "CreatedPresentation", "PresentationNotFound", "PresentationService", "ResultNotReady"]
 
@@ -348,38 +350,48 @@ class PresentationService:
         remaining = max(session["expires_at"] - self.clock(), 1.0)
         self.store.replace("vp_session", session["request_id"], session, remaining)
 
-    def _finish(self, session: dict[str, Any], status: str, result: dict[str, Any], reason: str | None = None) -> None:
-        """The result and the session's final status, written together in one store round trip (a reader that sees
-        the final status finds the result)."""
+    def _decide(
+        self, session: dict[str, Any], status: str, result: dict[str, Any], reason: str | None = None
+    ) -> dict[str, str]:
+        """The response's decision, written only if this response takes the nonce (single-use: of concurrent or
+        replayed responses exactly one decides; the others are ``response_replayed``): the result, the session's final
+        status (a reader that sees it finds the result) and, same-device, the ``response_code``'s entry — with the
+        nonce in one store round trip where the store can (:func:`verifier.session_store.take_and_write`). Returns
+        the answer to the wallet (:meth:`_redirect`)."""
         ttl = session.get("result_ttl") or self.result_ttl
         session.update(status=status, reason=reason)
         remaining = max(session["expires_at"] - self.clock(), 1.0)
-        self.store.replace_many(
-            [
-                ("vp_result", session["transaction_id"], {"status": status, **result}, ttl),
-                ("vp_session", session["request_id"], session, remaining),
-            ]
-        )
+        entries: list[tuple[str, str, Mapping[str, Any], float]] = [
+            ("vp_result", session["transaction_id"], {"status": status, **result}, ttl),
+            ("vp_session", session["request_id"], session, remaining),
+        ]
+        answer, code = self._redirect(session)
+        if code is not None:
+            entries.append(("vp_code", _digest(code), {"transaction_id": session["transaction_id"]}, self.result_ttl))
+        if not take_and_write(self.store, "vp_nonce", session["request_id"], entries):
+            raise InvalidAuthorizationResponse("this request was answered already", reason="response_replayed")
+        return answer
 
-    def _redirect(self, session: Mapping[str, Any]) -> dict[str, str]:
+    def _redirect(self, session: Mapping[str, Any]) -> tuple[dict[str, str], str | None]:
         """HAIP 1.0: "The Verifier MUST return redirect_uri in response to the HTTP POST request from the Wallet"; for
-        same-device sessions it carries a fresh ``response_code`` (§8.2: "a fresh, cryptographically random value")."""
+        same-device sessions it carries a fresh ``response_code`` (§8.2: "a fresh, cryptographically random value"),
+        returned second (the caller stores it with the decision)."""
         if session["flow"] == "cross_device":
-            return {"redirect_uri": f"{self.public_url}/done"}
+            return {"redirect_uri": f"{self.public_url}/done"}, None
         code = self._token(32)
-        self.store.put("vp_code", _digest(code), {"transaction_id": session["transaction_id"]}, self.result_ttl)
         target = session.get("redirect_uri") or f"{self.public_url}/done"
         separator = "&" if "?" in target else "?"
-        return {"redirect_uri": f"{target}{separator}{urlencode({'response_code': code})}"}
+        return {"redirect_uri": f"{target}{separator}{urlencode({'response_code': code})}"}, code
 
     def handle_response(self, request_id: str, form: Mapping[str, str]) -> dict[str, str]:
         """The Response URI (§8.2, §8.3.1). Raises ``InvalidAuthorizationResponse`` (or another ``SsiError``) with the
         reason of a refusal.
 
         A post that is not this request's response (unknown or finished session, malformed, not decryptable with
-        this request's key, wrong ``state``) leaves the session open. The first one that is takes the nonce: from
-        then on the session is decided — verified, or refused for good with the reason (a replay or a second
-        response finds no nonce: ``response_replayed``).
+        this request's key, wrong ``state``) leaves the session open. One that is gets verified, and its decision —
+        verified, or refused for good with the reason — is written only if it takes the single-use nonce
+        (:meth:`_decide`): a replay, or the loser of concurrent responses, finds no nonce (``response_replayed``) and
+        changes nothing; a response after the decision finds the session finished (``session_finished``).
         """
         session = self.store.get("vp_session", request_id) if request_id else None
         if session is None:
@@ -392,17 +404,14 @@ class PresentationService:
         response = parse_authorization_response(
             form, response_mode=session["response_mode"], key=key, expected_state=request_id
         )
-        if self.store.take("vp_nonce", request_id) is None:
-            raise InvalidAuthorizationResponse("this request was answered already", reason="response_replayed")
         if response.error is not None:
             description = response.error_description or response.error
-            self._finish(
+            return self._decide(
                 session,
                 WALLET_ERROR,
                 {"error": response.error, "error_description": description, "reason": f"wallet_{response.error}"},
                 reason=f"wallet_{response.error}",
             )
-            return self._redirect(session)
         assert response.vp_token is not None
         query = DcqlQuery.parse(session["dcql_query"])
         try:
@@ -410,12 +419,7 @@ class PresentationService:
                 response.vp_token, query, self.credentials, client_id=session["client_id"], nonce=session["nonce"]
             )
         except SsiError as exc:
-            self._finish(
-                session,
-                REFUSED,
-                {"error": exc.code, "error_description": exc.description, "reason": exc.reason},
-                reason=exc.reason,
-            )
+            session_result = {"error": exc.code, "error_description": exc.description, "reason": exc.reason}
+            self._decide(session, REFUSED, session_result, reason=exc.reason)
             raise InvalidAuthorizationResponse(exc.description, reason=exc.reason) from None
-        self._finish(session, VERIFIED, {**verified.to_json(), "purpose": session.get("purpose")})
-        return self._redirect(session)
+        return self._decide(session, VERIFIED, {**verified.to_json(), "purpose": session.get("purpose")})

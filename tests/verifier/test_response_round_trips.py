@@ -1,6 +1,7 @@
 """The verifier's Response URI (OpenID4VP 1.0 §8.2) with as few session-store round trips as its rules allow: read
-the session, take the nonce once the response is this request's own, then the result and the session's final
-status written together (``infra.ephemeral`` ``replace_many``)."""
+the session; once the response is verified (or refused), take the nonce and write the result and the session's final
+status — on the verifier's Redis store in one round trip (``verifier.session_store``), elsewhere ``take`` then one
+``replace_many``."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pytest
 from verifier_support import FakeTrust, TestIssuer, settings, verifier_identity
 
 from infra.db import create_engine, sqlite_url
 from infra.ephemeral import EphemeralStore, SqlEphemeralStore
 from ssi.keys import SoftwareSigner
 from ssi.sd_jwt import HeldSdJwt
-from verifier import build_verifier
+from verifier import VerifierRedisStore, build_verifier
 
 
 class CountingStore:
@@ -35,14 +37,29 @@ class CountingStore:
         return counted
 
 
-def test_response_uri_writes_result_and_final_status_in_one_round_trip(tmp_path: Path) -> None:
-    """OpenID4VP 1.0 §8.2 Response URI, cross-device: read the session, take the nonce, then one write of the result
-    and the session's final status (was two); what the relying party reads afterwards is unchanged."""
+def _inner_store(kind: str, tmp_path: Path, redis_prefix: tuple[str, str] | None) -> EphemeralStore:
+    if kind == "sql":
+        return SqlEphemeralStore(create_engine(sqlite_url(tmp_path / "verifier.db")))
+    assert redis_prefix is not None
+    url, prefix = redis_prefix
+    return VerifierRedisStore(url, prefix=prefix)
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [("sql", ["get", "take", "replace_many"]), ("redis", ["get", "take_then_replace_many"])],
+)
+def test_response_uri_writes_result_and_final_status_in_one_round_trip(
+    tmp_path: Path, request: pytest.FixtureRequest, kind: str, expected: list[str]
+) -> None:
+    """OpenID4VP 1.0 §8.2 Response URI, cross-device: read the session, then take the nonce and write the result and
+    the session's final status — one round trip on the verifier's Redis store, ``take`` then one write elsewhere;
+    what the relying party reads afterwards is unchanged."""
     issuer = TestIssuer.create()
     trust = FakeTrust()
     trust.trust_issuer(issuer)
-    engine = create_engine(sqlite_url(tmp_path / "verifier.db"))
-    counting = CountingStore(SqlEphemeralStore(engine))
+    redis_prefix = request.getfixturevalue("redis_prefix") if kind == "redis" else None
+    counting = CountingStore(_inner_store(kind, tmp_path, redis_prefix))
     service = build_verifier(
         settings(tmp_path),
         store=counting,  # type: ignore[arg-type]
@@ -67,7 +84,7 @@ def test_response_uri_writes_result_and_final_status_in_one_round_trip(tmp_path:
     form = {"vp_token": json.dumps({"pid": [presentation]}), "state": created.request_id}
     counting.calls.clear()
     answer = service.handle_response(created.request_id, form)
-    assert counting.calls == ["get", "take", "replace_many"]
+    assert counting.calls == expected
     assert answer == {"redirect_uri": "https://verifier.example/done"}
     assert service.status(created.transaction_id)["status"] == "verified"
     result = service.result(created.transaction_id)

@@ -26,7 +26,7 @@ from infra.ephemeral import RedisEphemeralStore
 from infra.server import LoopbackServer
 from ssi.keys import SoftwareSigner
 from ssi.oid4vp import response_form
-from verifier import build_verifier, create_app
+from verifier import VerifierRedisStore, build_verifier, create_app
 
 
 def _pair(directory: Path, stores: tuple[Any, Any]) -> Iterator[tuple[LoopbackServer, LoopbackServer, TestIssuer, Any]]:
@@ -97,9 +97,12 @@ def _run(first: LoopbackServer, second: LoopbackServer, issuer: TestIssuer, ca: 
         assert http.get(f"{second.url}/api/presentations/{created['session']}/result").status_code == 404
 
 
-def test_two_instances_share_redis(tmp_path: Path, redis_prefix: tuple[str, str]) -> None:
+@pytest.mark.parametrize("store_class", [VerifierRedisStore, RedisEphemeralStore])
+def test_two_instances_share_redis(tmp_path: Path, redis_prefix: tuple[str, str], store_class: type[Any]) -> None:
+    """With the verifier's Redis store (the nonce taken and the decision written in one Lua script) and with the plain
+    one (``take``, then ``replace_many``): one of the concurrent responses wins, on either instance."""
     url, prefix = redis_prefix
-    stores = (RedisEphemeralStore(url, prefix=prefix), RedisEphemeralStore(url, prefix=prefix))
+    stores = (store_class(url, prefix=prefix), store_class(url, prefix=prefix))
     for pair in _pair(tmp_path, stores):
         _run(*pair)
 
@@ -154,7 +157,7 @@ def test_govssi_redis_url_selects_redis(
     service = build_verifier(
         config, keys=verifier_identity(config.public_url).keys, trust=None, key_history=None, did_resolver=None
     )
-    assert isinstance(service.store, RedisEphemeralStore)
+    assert isinstance(service.store, VerifierRedisStore)
     created = service.create(service.query_for(preset="pid_identification")[0])
     client = redis.Redis.from_url(url)
     try:
