@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -166,6 +167,14 @@ class ReceivedCredentials:
     done: bool = False
     #: ``dc+sd-jwt``, or ``ldp_vc`` (bbs-2023: ``checked`` are ``wallet_sim.ldp_vc.CheckedLdpVc``)
     format: str = "dc+sd-jwt"
+    #: set when one token brought several credential responses (an offer of several configurations): they share
+    #: the flow keys, which go only after the last of them is decided
+    shared: _SharedFlow | None = None
+
+    def _finish(self) -> bool:
+        """Mark decided; ``True`` when the flow keys may go now (no sibling still waits for its decision)."""
+        self.done = True
+        return self.shared is None or self.shared.release()
 
     @property
     def claims(self) -> dict[str, Any]:
@@ -176,6 +185,19 @@ class ReceivedCredentials:
 
     def issuer_name(self, lang: str = "de") -> str:
         return _name(self.display, "issuer", lang, self.endpoints.credential_issuer)
+
+
+class _SharedFlow:
+    """The undecided credential responses of one token (they notify with the same DPoP key)."""
+
+    def __init__(self, open_responses: int) -> None:
+        self._open = open_responses
+        self._guard = threading.Lock()
+
+    def release(self) -> bool:
+        with self._guard:
+            self._open -= 1
+            return self._open <= 0
 
 
 @dataclass(frozen=True)
@@ -405,6 +427,11 @@ class Wallet:
                         se.delete_keys(earlier.holder_key_ids)
                 se.delete_provisional(flow_keys)
                 raise
+        received = [r for r in results if isinstance(r, ReceivedCredentials)]
+        if len(received) > 1:
+            shared = _SharedFlow(len(received))
+            for item in received:
+                item.shared = shared
         return results
 
     def _request_one(
@@ -519,12 +546,13 @@ class Wallet:
             se.bind(tx, used_keys, credential_id)
             se.delete_keys(unused_keys, tx)
             self._release(tx, received)
-        received.done = True
+        last = received._finish()
         try:
             if received.notification_id is not None:
                 self.client.notify(received.endpoints, received.grant, received.notification_id, "credential_accepted")
         finally:
-            se.delete_provisional(received.flow_key_ids)  # the DPoP key signed the notification; now it goes
+            if last:
+                se.delete_provisional(received.flow_key_ids)  # the DPoP key signed the notification; now it goes
         return self.credential(credential_id)
 
     def _release(self, tx: Transaction, received: ReceivedCredentials) -> None:
@@ -541,7 +569,7 @@ class Wallet:
         with self.store.transaction() as tx:
             self.secure_element.delete_keys(received.holder_key_ids, tx)
             self._release(tx, received)
-        received.done = True
+        last = received._finish()
         try:
             if received.notification_id is not None:
                 self.client.notify(
@@ -552,7 +580,8 @@ class Wallet:
                     "declined by the user",
                 )
         finally:
-            self.secure_element.delete_provisional(received.flow_key_ids)
+            if last:
+                self.secure_element.delete_provisional(received.flow_key_ids)
 
     # -- deferred ---------------------------------------------------------------------------------------------------
 

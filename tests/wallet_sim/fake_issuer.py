@@ -53,6 +53,8 @@ class FakeIssuer:
     credential_dpop_nonce_once: bool = False
     batch_size: int = 5
     notification_endpoint: bool = True
+    #: the configurations every offer names (each issues the same permit; several test multi-credential offers)
+    configurations: tuple[str, ...] = (CONFIG,)
     trusted_providers: list[WalletProvider] = field(default_factory=lambda: [WalletProvider.demo()])
     #: The issuer's clock (share a FrozenClock with the wallet to move time for both).
     clock: Callable[[], float] = time.time
@@ -86,7 +88,7 @@ class FakeIssuer:
         code = secrets.token_urlsafe(16)
         self.codes[code] = tx_code
         grant = PreAuthorizedCodeGrant(code, TxCode(input_mode="numeric", length=len(tx_code)) if tx_code else None)
-        return CredentialOffer(self.identifier, (CONFIG,), grant).link_by_value()
+        return CredentialOffer(self.identifier, self.configurations, grant).link_by_value()
 
     def once(self, name: str) -> bool:
         if name in self._once:
@@ -121,9 +123,9 @@ def create_app(fake: FakeIssuer) -> FastAPI:
             "batch_credential_issuance": {"batch_size": fake.batch_size},
             "display": [{"name": "Testamt", "locale": "de-DE"}, {"name": "Test Office", "locale": "en-US"}],
             "credential_configurations_supported": {
-                CONFIG: {
+                config_id: {
                     "format": "dc+sd-jwt",
-                    "scope": CONFIG,
+                    "scope": config_id,
                     "vct": "urn:test:permit",
                     "cryptographic_binding_methods_supported": ["jwk"],
                     "credential_signing_alg_values_supported": ["ES256"],
@@ -141,6 +143,7 @@ def create_app(fake: FakeIssuer) -> FastAPI:
                         "claims": [{"path": ["family_name"], "display": [{"name": "Name", "locale": "de-DE"}]}],
                     },
                 }
+                for config_id in fake.configurations
             },
         }
         if fake.notification_endpoint:

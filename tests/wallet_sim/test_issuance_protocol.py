@@ -65,6 +65,21 @@ def test_notification_deleted_when_the_user_declines(fake_factory: Callable[...,
     assert_untouched(wallet)
 
 
+def test_offer_of_two_configurations_each_decided_and_notified(
+    fake_factory: Callable[..., FakeIssuer], wallet: Wallet
+) -> None:
+    """One offer, two configurations, one access token (§3.5): each credential response is decided on its own and
+    each decision reaches the issuer (§11.1) — the DPoP key that signs the notifications lives until the last one."""
+    fake = fake_factory(configurations=("permit", "permit_copy"))
+    first, second = wallet.request(wallet.resolve_offer(fake.offer()), "493536")
+    assert isinstance(first, ReceivedCredentials) and isinstance(second, ReceivedCredentials)
+    wallet.accept(first)
+    wallet.decline(second)
+    assert [n["event"] for n in fake.notifications] == ["credential_accepted", "credential_deleted"]
+    assert wallet.secure_element.key_count() == 3  # the stored one's holder keys; DPoP key gone after the last
+    assert [c.configuration_id for c in wallet.credentials()] == ["permit"]
+
+
 @pytest.mark.parametrize(
     ("mode", "reason"),
     [("wrong_cnf", "wrong_cnf"), ("bad_signature", "received_invalid_signature"), ("wrong_iss", "wrong_iss")],

@@ -91,8 +91,19 @@ def test_receive_from_qr_image_file_and_env_data_dir(
     env = {"GOVSSI_WALLET_DIR": str(wallet_dir)}
     result = ok(run("wallet", "receive", str(image), "--tx-code", offer["tx_code"], "--yes", "--batch", "2", env=env))
     assert result["stored"][0]["instances"] == 2
-    other = tmp_path / "second-wallet"  # a second wallet side by side is empty (and created on first receive)
-    assert ok(run("wallet", "--data-dir", str(other), "list")) == {"credentials": [], "pending": []}
+    # A second wallet side by side, with its own PIN: --data-dir wins over GOVSSI_WALLET_DIR; it starts empty, is
+    # created on first receive, and each wallet lists only its own credentials.
+    other = tmp_path / "second-wallet"
+    second_env = {**env, "GOVSSI_WALLET_PIN": "975313"}
+    assert ok(run("wallet", "--data-dir", str(other), "list", env=second_env)) == {"credentials": [], "pending": []}
+    offer2 = running_issuer.offer("dienstausweis")
+    d2 = ["wallet", "--data-dir", str(other)]
+    ok(run(*d2, "receive", offer2["offer_uri"], "--tx-code", offer2["tx_code"], "--yes", env=second_env))
+    firsts = ok(run("wallet", "list", env=env))["credentials"]
+    seconds = ok(run(*d2, "list", env=second_env))["credentials"]
+    assert [c["vct"].rsplit("/", 1)[1] for c in firsts] == ["meldebescheinigung"]
+    assert [c["vct"].rsplit("/", 1)[1] for c in seconds] == ["dienstausweis"]
+    refused(run(*d2, "list", env=env), "wrong_wallet_pin")  # the first wallet's PIN does not open the second
 
 
 def test_wrong_inputs_are_one_line_and_leave_the_wallet_unchanged(

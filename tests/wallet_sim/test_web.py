@@ -189,3 +189,56 @@ def test_deferred_issuance_in_the_browser(tmp_path: Path) -> None:
             assert fake.notifications[-1]["event"] == "credential_accepted"
     finally:
         next(running, None)
+
+
+def test_offer_of_two_credentials_asks_for_each(client: TestClient) -> None:
+    """An offer may name several credential configurations (OpenID4VCI §4.1.1): each received credential is shown
+    for consent in turn — none is dropped unseen — and the issuer learns each decision (§11.1)."""
+    from fake_issuer import FakeIssuer, serve
+
+    running = serve(FakeIssuer(configurations=("permit", "permit_copy")))
+    fake = next(running)
+    try:
+        token = setup(client)
+        page = client.post("/receive", data={"csrf": token, "offer": fake.offer()}, files={"qr": ("", b"")})
+        action = re.search(r'action="(/receive/[^"]+/request)"', page.text)
+        assert action
+        first = client.post(action.group(1), data={"csrf": token, "tx_code": "493536"})
+        accept = re.search(r'action="(/received/[^"]+/accept)"', first.text)
+        assert accept and "MUSTERMANN" in first.text
+        second = client.post(accept.group(1), data={"csrf": token}, follow_redirects=True)
+        assert "Der Nachweis wurde gespeichert." in second.text
+        decline = re.search(r'action="(/received/[^"]+/decline)"', second.text)
+        assert decline and decline.group(1) != accept.group(1).replace("/accept", "/decline")
+        done = client.post(decline.group(1), data={"csrf": token}, follow_redirects=True)
+        assert "abgelehnt" in done.text and "/received/" not in done.text
+        assert [n["event"] for n in fake.notifications] == ["credential_accepted", "credential_deleted"]
+    finally:
+        next(running, None)
+
+
+def test_undecided_credentials_are_declined_when_the_session_ends(tmp_path: Path) -> None:
+    """A received credential the user neither stored nor declined before the session closed (15 minutes idle) is
+    declined then: its keys are destroyed and the issuer is told ``credential_deleted`` — nothing waits half-done."""
+    from fake_issuer import FakeIssuer, serve
+
+    clock = FrozenClock(time.time())
+    running = serve(FakeIssuer(clock=clock))
+    fake = next(running)
+    data_dir = tmp_path / "w"
+    app = create_wallet_app(data_dir, kdf=FAST_KDF, allow_http_loopback=True, clock=clock)
+    try:
+        with TestClient(app, base_url="http://127.0.0.1") as client:
+            token = setup(client)
+            page = client.post("/receive", data={"csrf": token, "offer": fake.offer()}, files={"qr": ("", b"")})
+            action = re.search(r'action="(/receive/[^"]+/request)"', page.text)
+            assert action
+            preview = client.post(action.group(1), data={"csrf": token, "tx_code": "493536"})
+            assert "/accept" in preview.text
+            clock.advance(16 * 60)  # IDLE_SECONDS is 15 minutes
+            assert 'action="/unlock"' in client.get("/").text
+        assert [n["event"] for n in fake.notifications] == ["credential_deleted"]
+        with Wallet.open(data_dir, PIN) as wallet:
+            assert wallet.credentials() == [] and wallet.secure_element.key_count() == 0
+    finally:
+        next(running, None)

@@ -16,6 +16,7 @@ contrast, 44 px touch targets, everything reachable by keyboard.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import math
 import secrets
@@ -71,7 +72,14 @@ class Session:
     new: bool = False
 
     def close(self) -> None:
+        """Lock: credentials received but not yet stored or declined are declined first (keys destroyed,
+        ``credential_deleted`` — OpenID4VCI 1.0 §11.1, the user left them), then the wallet closes."""
         if self.wallet is not None:
+            for received in self.received.values():
+                if received.done:
+                    continue
+                with contextlib.suppress(SsiError, OSError):  # best effort: provisional keys are purged on open
+                    self.wallet.decline(received)
             self.wallet.close()
         self.wallet = None
         self.offers.clear()
@@ -439,6 +447,8 @@ def create_wallet_app(
                 title=TEXT[session.lang]["pending_title"],
                 message=TEXT[session.lang]["pending_intro"],
             )
+        for item in received:  # an offer of several configurations: each is shown for consent in turn
+            session.received[item.flow_id] = item
         return preview(session, received[0])
 
     def preview(session: Session, received: ReceivedCredentials) -> HTMLResponse:
@@ -465,10 +475,13 @@ def create_wallet_app(
         if accept:
             stored = await run_in_threadpool(wallet.accept, received)
             session.flash = t["stored"]
-            return redirect(session, f"/credentials/{stored.id}")
-        await run_in_threadpool(wallet.decline, received)
-        session.flash = t["declined"]
-        return redirect(session)
+        else:
+            await run_in_threadpool(wallet.decline, received)
+            session.flash = t["declined"]
+        waiting = next(iter(session.received.values()), None)
+        if waiting is not None:  # more credentials of the same offer wait for the user's decision
+            return preview(session, waiting)
+        return redirect(session, f"/credentials/{stored.id}" if accept else "/")
 
     @app.post("/received/{flow}/accept")
     async def accept(request: Request, flow: str) -> Response:
