@@ -3,15 +3,19 @@ receive flow against the real issuer, details and deletion, language switch, car
 
 from __future__ import annotations
 
+import io
+import json
 import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
 from conftest import PIN, RunningIssuer
 from fastapi.testclient import TestClient
+from PIL import Image
 
 from infra.server import LoopbackServer
 from ssi.clock import FrozenClock
@@ -78,6 +82,7 @@ def test_setup_validation_and_unlock(client: TestClient) -> None:
     assert 'action="/unlock"' in unlock_page.text
     wrong = client.post("/unlock", data={"csrf": token, "pin": "999999"})
     assert wrong.status_code == 400 and 'aria-invalid="true"' in wrong.text
+    assert "Die Wallet-PIN ist falsch (noch 4 Versuche bis zu einer Wartezeit)." in wrong.text
     ok = client.post("/unlock", data={"csrf": token, "pin": PIN}, follow_redirects=True)
     assert 'href="/receive"' in ok.text
 
@@ -92,7 +97,8 @@ def test_receive_flow_by_link_with_wrong_then_right_tx_code(client: TestClient, 
     assert action
     wrong = "000000" if offer["tx_code"] != "000000" else "111111"
     refused = client.post(action.group(1), data={"csrf": token, "tx_code": wrong})
-    assert refused.status_code == 400 and "transaction code" in refused.text
+    assert refused.status_code == 400 and "Transaktionscode nicht angenommen" in refused.text  # in the page language
+    assert "transaction code" not in refused.text.split('role="alert"')[1].split("</p>")[0]
     preview = client.post(action.group(1), data={"csrf": token, "tx_code": offer["tx_code"]})
     assert preview.status_code == 200 and "MUSTERMANN" in preview.text and "Kennzeichen" in preview.text
     accept = re.search(r'action="(/received/[^"]+/accept)"', preview.text)
@@ -128,13 +134,42 @@ def test_decline_in_the_browser(client: TestClient, running_issuer: RunningIssue
 
 def test_bad_offer_and_bad_image_are_shown_not_crashed(client: TestClient) -> None:
     token = setup(client)
-    for data, files in (
-        ({"offer": "https://example.org/x"}, {"qr": ("", b"")}),
-        ({"offer": ""}, {"qr": ("x.png", b"not an image")}),
-        ({"offer": ""}, {"qr": ("", b"")}),
+    blank = io.BytesIO()
+    Image.new("RGB", (120, 120), "white").save(blank, format="PNG")
+    for data, files, german, english in (
+        (
+            {"offer": "https://example.org/x"},
+            {"qr": ("", b"")},
+            "kein gültiges Angebot",
+            "not a valid credential offer",
+        ),
+        ({"offer": ""}, {"qr": ("x.png", b"not an image")}, "kein PNG- oder JPEG-Bild", "not a PNG or JPEG image"),
+        ({"offer": ""}, {"qr": ("b.png", blank.getvalue())}, "kein lesbarer QR-Code", "readable QR code"),
+        ({"offer": ""}, {"qr": ("", b"")}, "Link ein oder", "link or"),
     ):
         page = client.post("/receive", data={"csrf": token, **data}, files=files)
         assert page.status_code == 400 and 'role="alert"' in page.text
+        assert german in page.text, page.text
+        client.get("/?lang=en")
+        page = client.post("/receive", data={"csrf": token, **data}, files=files)
+        assert page.status_code == 400 and english in page.text, page.text
+        client.get("/?lang=de")
+
+
+def test_unreachable_and_unknown_issuer_in_the_page_language(client: TestClient, running_issuer: RunningIssuer) -> None:
+    token = setup(client)
+
+    def link(issuer: str) -> str:
+        grants = {"urn:ietf:params:oauth:grant-type:pre-authorized_code": {"pre-authorized_code": "abc"}}
+        offer = {"credential_issuer": issuer, "credential_configuration_ids": ["x"], "grants": grants}
+        return "openid-credential-offer://?credential_offer=" + quote(json.dumps(offer))
+
+    for issuer, german in (
+        (f"{running_issuer.base_url}/issuers/nobody", "kein Aussteller von Nachweisen"),
+        ("http://127.0.0.1:9/issuers/x", "nicht erreichbar"),
+    ):
+        page = client.post("/receive", data={"csrf": token, "offer": link(issuer)}, files={"qr": ("", b"")})
+        assert page.status_code == 400 and german in page.text, page.text
 
 
 def test_served_over_real_http(tmp_path: Path) -> None:

@@ -46,7 +46,7 @@ from wallet_sim.provider import WalletProvider
 from wallet_sim.qr import MAX_IMAGE_BYTES
 from wallet_sim.store import DEFAULT_KDF, KdfParams
 from wallet_sim.wallet import PendingIssuance, ReceivedCredentials, StoredCredential, Wallet
-from wallet_sim.web.i18n import LANGUAGES, TEXT, pick_language
+from wallet_sim.web.i18n import LANGUAGES, TEXT, error_message, pick_language
 
 __all__ = ["IDLE_SECONDS", "create_wallet_app"]
 
@@ -333,7 +333,8 @@ def create_wallet_app(
         try:
             session.wallet = await run_in_threadpool(lambda: Wallet.create(data_dir, pin, kdf=kdf, **options))
         except SsiError as exc:
-            return render(session, "setup.html", status=400, title=t["setup_title"], error=exc.description)
+            error = error_message(exc, session.lang)
+            return render(session, "setup.html", status=400, title=t["setup_title"], error=error)
         return redirect(session)
 
     @app.post("/unlock")
@@ -347,7 +348,11 @@ def create_wallet_app(
             wallet = await run_in_threadpool(lambda: Wallet.open(data_dir, pin, **options))
         except WalletPinError as exc:
             return render(
-                session, "unlock.html", status=400, title=TEXT[session.lang]["unlock_title"], error=exc.description
+                session,
+                "unlock.html",
+                status=400,
+                title=TEXT[session.lang]["unlock_title"],
+                error=error_message(exc, session.lang),
             )
         session.close()
         session.wallet = wallet
@@ -386,7 +391,12 @@ def create_wallet_app(
             )
         except SsiError as exc:
             return render(
-                session, "receive.html", status=400, title=t["receive_title"], error=exc.description, offer=link
+                session,
+                "receive.html",
+                status=400,
+                title=t["receive_title"],
+                error=error_message(exc, session.lang),
+                offer=link,
             )
         flow = secrets.token_urlsafe(12)
         session.offers[flow] = resolved
@@ -437,7 +447,7 @@ def create_wallet_app(
         try:
             results = await run_in_threadpool(lambda: wallet.request(resolved, tx_code))
         except SsiError as exc:
-            return offer_page(session, flow, resolved, error=exc.description)
+            return offer_page(session, flow, resolved, error=error_message(exc, session.lang))
         del session.offers[flow]
         received = [r for r in results if isinstance(r, ReceivedCredentials)]
         if not received:
@@ -503,7 +513,11 @@ def create_wallet_app(
             result = await run_in_threadpool(lambda: wallet.poll(pending_id))
         except SsiError as exc:
             return render(
-                session, "message.html", status=400, title=TEXT[session.lang]["error"], message=exc.description
+                session,
+                "message.html",
+                status=400,
+                title=TEXT[session.lang]["error"],
+                message=error_message(exc, session.lang),
             )
         if isinstance(result, PendingIssuance):
             text = TEXT[session.lang]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
-__all__ = ["LANGUAGES", "TEXT", "pick_language"]
+from ssi.errors import IssuerError, SsiError
+
+__all__ = ["ERRORS", "LANGUAGES", "TEXT", "error_message", "pick_language"]
 
 LANGUAGES: Final = ("de", "en")
 
@@ -156,3 +159,73 @@ def pick_language(accept_language: str | None) -> str:
         if tag in LANGUAGES:
             return tag
     return "de"
+
+
+#: The wrong inputs of issue 8 (and the wallet PIN) in the citizen's language, by ``SsiError.reason``; ``{n}`` is a
+#: number taken from the technical description (attempts left, seconds to wait).
+ERRORS: Final[dict[str, dict[str, str]]] = {
+    "de": {
+        "wrong_tx_code": "Die Behörde hat den Transaktionscode nicht angenommen – oder das Angebot ist schon benutzt "
+        "oder abgelaufen.",
+        "malformed_tx_code": "Der Transaktionscode hat nicht die verlangte Form (Ziffern und Länge wie angegeben).",
+        "tx_code_required": "Für dieses Angebot brauchen Sie den Transaktionscode der Behörde.",
+        "offer_expired": "Das Angebot ist unbekannt, schon benutzt oder abgelaufen. Bitten Sie die Behörde um ein "
+        "neues.",
+        "unknown_issuer": "Unter dieser Adresse ist kein Aussteller von Nachweisen zu finden.",
+        "issuer_unreachable": "Der Aussteller ist nicht erreichbar. Versuchen Sie es später noch einmal.",
+        "malformed_offer": "Das ist kein gültiges Angebot für einen Nachweis.",
+        "malformed_credential_offer": "Das ist kein gültiges Angebot für einen Nachweis.",
+        "unsupported_grant": "Dieses Angebot verlangt ein Anmeldeverfahren, das die Wallet hier nicht unterstützt.",
+        "unknown_configuration": "Der Aussteller beschreibt den angebotenen Nachweis nicht.",
+        "unsupported_format": "Dieser Nachweis hat ein Format, das die Wallet nicht speichern kann.",
+        "no_qr_code": "Im Bild wurde kein lesbarer QR-Code gefunden.",
+        "several_qr_codes": "Das Bild zeigt mehrere QR-Codes. Schneiden Sie es auf den Code des Angebots zu.",
+        "unsupported_image": "Die Datei ist kein PNG- oder JPEG-Bild.",
+        "malformed_image": "Das Bild ist beschädigt oder unvollständig.",
+        "image_too_large": "Das Bild ist zu groß.",
+        "wrong_wallet_pin": "Die Wallet-PIN ist falsch (noch {n} Versuche bis zu einer Wartezeit).",
+        "wallet_pin_locked": "Zu viele falsche PINs: Versuchen Sie es in {n} Sekunden wieder.",
+        "weak_wallet_pin": "Die Wallet-PIN braucht 6 bis 64 Zeichen und darf nicht nur ein Zeichen wiederholen.",
+        "issuer_refused": "Der Aussteller hat die Anfrage abgelehnt",
+        "failed": "Das hat nicht geklappt",
+    },
+    "en": {
+        "wrong_tx_code": "The authority did not accept the transaction code – or the offer is already used or expired.",
+        "malformed_tx_code": "The transaction code does not have the required form (digits and length as stated).",
+        "tx_code_required": "This offer needs the transaction code the authority sent you.",
+        "offer_expired": "The offer is unknown, already used or expired. Ask the authority for a new one.",
+        "unknown_issuer": "There is no credential issuer at this address.",
+        "issuer_unreachable": "The issuer cannot be reached. Please try again later.",
+        "malformed_offer": "This is not a valid credential offer.",
+        "malformed_credential_offer": "This is not a valid credential offer.",
+        "unsupported_grant": "This offer needs a sign-in flow the wallet does not support here.",
+        "unknown_configuration": "The issuer does not describe the offered credential.",
+        "unsupported_format": "This credential has a format the wallet cannot hold.",
+        "no_qr_code": "No readable QR code was found in the image.",
+        "several_qr_codes": "The image shows more than one QR code. Crop it to the offer's code.",
+        "unsupported_image": "The file is not a PNG or JPEG image.",
+        "malformed_image": "The image is damaged or truncated.",
+        "image_too_large": "The image is too large.",
+        "wrong_wallet_pin": "The wallet PIN is wrong ({n} attempts left before a wait).",
+        "wallet_pin_locked": "Too many wrong PINs: try again in {n} seconds.",
+        "weak_wallet_pin": "The wallet PIN needs 6 to 64 characters and must not repeat one character only.",
+        "issuer_refused": "The issuer refused the request",
+        "failed": "That did not work",
+    },
+}
+
+
+def error_message(exc: SsiError, lang: str) -> str:
+    """What went wrong, in the page's language: the known wrong inputs by their reason; anything else framed in the
+    page's language with the technical description (printable ASCII already, :mod:`wallet_sim.oid4vci.http`)."""
+    texts = ERRORS[lang if lang in ERRORS else "de"]
+    text = texts.get(exc.reason)
+    if text is not None:
+        if "{n}" in text:
+            number = re.search(r"\d+", exc.description)
+            if number is None:
+                return text.split(" (")[0].split(":")[0].rstrip(".") + "."
+            return text.format(n=number.group(0))
+        return text
+    lead = texts["issuer_refused"] if isinstance(exc, IssuerError) else texts["failed"]
+    return f"{lead}: {exc.description}"
