@@ -420,11 +420,21 @@ class Wallet:
             try:
                 results.append(self._request_one(resolved, grant, config_id, flow_keys, batch or self.batch))
             except BaseException:
-                # An offer of several configurations fails as a whole for what is not stored yet; pending
-                # issuances already saved stay (they are complete records with their own keys).
+                # An offer of several configurations fails as a whole for what is not stored yet (the issuer hears
+                # credential_failure, §11.1 "all other unsuccessful cases"); pending issuances already saved stay
+                # (they are complete records with their own keys).
                 for earlier in results:
                     if isinstance(earlier, ReceivedCredentials):
                         se.delete_keys(earlier.holder_key_ids)
+                        earlier.done = True
+                        if earlier.notification_id is not None:
+                            self.client.notify(
+                                earlier.endpoints,
+                                earlier.grant,
+                                earlier.notification_id,
+                                "credential_failure",
+                                "another credential of the same offer failed",
+                            )
                 se.delete_provisional(flow_keys)
                 raise
         received = [r for r in results if isinstance(r, ReceivedCredentials)]

@@ -55,6 +55,8 @@ class FakeIssuer:
     notification_endpoint: bool = True
     #: the configurations every offer names (each issues the same permit; several test multi-credential offers)
     configurations: tuple[str, ...] = (CONFIG,)
+    #: a configuration whose credential requests end in a 500 (the others are issued)
+    failing_configuration: str | None = None
     trusted_providers: list[WalletProvider] = field(default_factory=lambda: [WalletProvider.demo()])
     #: The issuer's clock (share a FrozenClock with the wallet to move time for both).
     clock: Callable[[], float] = time.time
@@ -299,7 +301,7 @@ def create_app(fake: FakeIssuer) -> FastAPI:
         client_id = fake.token_clients[request.headers["authorization"].partition(" ")[2]]
         body = await request.json()
         fake.credential_requests.append(body)
-        if fake.mode == "server_error":
+        if fake.mode == "server_error" or body.get("credential_configuration_id") == fake.failing_configuration:
             return HTMLResponse("<h1>Internal Server Error</h1>", status_code=500)
         proofs = body.get("proofs", {})
         now = fake.clock()

@@ -80,6 +80,19 @@ def test_offer_of_two_configurations_each_decided_and_notified(
     assert [c.configuration_id for c in wallet.credentials()] == ["permit"]
 
 
+def test_offer_failing_halfway_tells_the_issuer_about_the_rest(
+    fake_factory: Callable[..., FakeIssuer], wallet: Wallet
+) -> None:
+    """An offer fails as a whole when one of its configurations fails: what already arrived is discarded unseen, and
+    the issuer learns it with ``credential_failure`` (§11.1: "all other unsuccessful cases") — nothing stays."""
+    fake = fake_factory(configurations=("permit", "broken"), failing_configuration="broken")
+    with pytest.raises(IssuerError) as info:
+        wallet.request(wallet.resolve_offer(fake.offer()), "493536")
+    assert info.value.status == 500
+    assert [n["event"] for n in fake.notifications] == ["credential_failure"]
+    assert_untouched(wallet)
+
+
 @pytest.mark.parametrize(
     ("mode", "reason"),
     [("wrong_cnf", "wrong_cnf"), ("bad_signature", "received_invalid_signature"), ("wrong_iss", "wrong_iss")],
