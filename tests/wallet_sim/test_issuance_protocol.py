@@ -1,8 +1,10 @@
 """The wallet's OpenID4VCI client against a spec-faithful fake issuer (tests/wallet_sim/fake_issuer.py) for what the
-real issuer does not do yet or must never do: deferred issuance (§9), notifications (§11), key attestations (Appendix
-D, HAIP 1.0 §4.5.1), the attestation proof type (F.3), wallet attestations at the token endpoint (HAIP §4.4 with the
-challenge of the attestation-based client auth draft §6), ``invalid_nonce`` (§8.3.1.2), ``use_dpop_nonce`` at the
-credential endpoint (RFC 9449 §9), server errors and tampered credentials."""
+real issuer cannot be made to do on demand or must never do (the real issuer's deferred issuance and notifications are
+tested in test_issuance_e2e.py): deferred issuance pending for several polls or denied (§9), notifications per
+request (§11), offers of several configurations, key attestations (Appendix D, HAIP 1.0 §4.5.1), the attestation
+proof type (F.3), wallet attestations at the token endpoint (HAIP §4.4 with the challenge of the attestation-based
+client auth draft §6), ``invalid_nonce`` (§8.3.1.2), ``use_dpop_nonce`` at the credential endpoint (RFC 9449 §9),
+server errors and tampered credentials."""
 
 from __future__ import annotations
 
