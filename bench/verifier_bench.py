@@ -742,7 +742,7 @@ def summarise_samples(lines: Sequence[str], top: int) -> dict[str, Any]:
                 buckets[name] += count
                 break
         else:
-            buckets["other (event loop, GC, ...)"] += count
+            buckets["other (event loop: uvloop's C code shows as Runner.run; GC, ...)"] += count
 
     def shares(counter: collections.Counter[str], n: int) -> list[tuple[str, float]]:
         return [(name, 100.0 * c / busy) for name, c in counter.most_common(n)] if busy else []

@@ -123,6 +123,39 @@ def create_app(
     app.add_middleware(RequestLimitsMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, registry=registry, service="verifier")
 
+    # -- wallet endpoints (OpenID4VP 1.0) -------------------------------------------------------------------------
+    # Registered first, the Response URI before all: routes are matched in order, and every wallet response would
+    # otherwise be tried against the ops, static, OpenID Provider and relying-party routes first
+    # (bench/verifier_bench.py, the verifier's hot path).
+
+    @app.post("/response/{state}", tags=["wallet"])
+    async def response_uri(state: str, request: Request) -> JSONResponse:
+        """Response URI (§8.2 direct_post, §8.3.1 direct_post.jwt). 200 with ``redirect_uri`` (HAIP 1.0), or 400
+        with ``error``, ``error_description`` and the specific ``reason``."""
+        form = await read_form(request, max_bytes=settings.max_body_bytes)
+        try:
+            answer = await run_in_threadpool(service.handle_response, state, form)
+        except SsiError as exc:
+            return JSONResponse(
+                {"error": "invalid_request", "error_description": exc.description, "reason": exc.reason},
+                status_code=400,
+                headers=_NO_STORE,
+            )
+        return JSONResponse(answer, headers=_NO_STORE)
+
+    @app.get("/request/{state}", tags=["wallet"], response_class=Response)
+    async def request_uri_get(state: str) -> Response:
+        """Request URI, ``request_uri_method`` ``get`` (RFC 9101 §5.2): the signed Request Object."""
+        token = await run_in_threadpool(lambda: service.request_object(state))
+        return Response(token, media_type=REQUEST_OBJECT_MEDIA_TYPE, headers=_NO_STORE)
+
+    @app.post("/request/{state}", tags=["wallet"], response_class=Response)
+    async def request_uri_post(state: str, request: Request) -> Response:
+        """Request URI, ``request_uri_method`` ``post`` (§5.10): ``wallet_nonce`` and ``wallet_metadata``."""
+        form = await read_form(request)
+        token = await run_in_threadpool(lambda: service.request_object(state, form))
+        return Response(token, media_type=REQUEST_OBJECT_MEDIA_TYPE, headers=_NO_STORE)
+
     def store_reachable() -> bool:
         store.get("health", "probe")  # raises when the database or Redis is down
         return True
@@ -221,36 +254,6 @@ def create_app(
     @app.get("/api/presets", tags=["relying party"])
     async def presets() -> JSONResponse:
         return JSONResponse({"presets": [p.to_json() for p in service.presets.values()]})
-
-    # -- wallet endpoints (OpenID4VP 1.0) -------------------------------------------------------------------------
-
-    @app.get("/request/{state}", tags=["wallet"], response_class=Response)
-    async def request_uri_get(state: str) -> Response:
-        """Request URI, ``request_uri_method`` ``get`` (RFC 9101 §5.2): the signed Request Object."""
-        token = await run_in_threadpool(lambda: service.request_object(state))
-        return Response(token, media_type=REQUEST_OBJECT_MEDIA_TYPE, headers=_NO_STORE)
-
-    @app.post("/request/{state}", tags=["wallet"], response_class=Response)
-    async def request_uri_post(state: str, request: Request) -> Response:
-        """Request URI, ``request_uri_method`` ``post`` (§5.10): ``wallet_nonce`` and ``wallet_metadata``."""
-        form = await read_form(request)
-        token = await run_in_threadpool(lambda: service.request_object(state, form))
-        return Response(token, media_type=REQUEST_OBJECT_MEDIA_TYPE, headers=_NO_STORE)
-
-    @app.post("/response/{state}", tags=["wallet"])
-    async def response_uri(state: str, request: Request) -> JSONResponse:
-        """Response URI (§8.2 direct_post, §8.3.1 direct_post.jwt). 200 with ``redirect_uri`` (HAIP 1.0), or 400
-        with ``error``, ``error_description`` and the specific ``reason``."""
-        form = await read_form(request, max_bytes=settings.max_body_bytes)
-        try:
-            answer = await run_in_threadpool(lambda: service.handle_response(state, form))
-        except SsiError as exc:
-            return JSONResponse(
-                {"error": "invalid_request", "error_description": exc.description, "reason": exc.reason},
-                status_code=400,
-                headers=_NO_STORE,
-            )
-        return JSONResponse(answer, headers=_NO_STORE)
 
     # -- pages ----------------------------------------------------------------------------------------------------
 

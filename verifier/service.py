@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -67,6 +68,8 @@ _VP_FORMATS = {**VP_FORMATS, **LDP_VC_VP_FORMATS}
 #: Session states; the last three are final.
 CREATED, RETRIEVED, VERIFIED, REFUSED, WALLET_ERROR = "created", "retrieved", "verified", "refused", "wallet_error"
 FINAL = frozenset({VERIFIED, REFUSED, WALLET_ERROR})
+#: distinct DCQL queries kept parsed (:meth:`PresentationService._query_of`; the cache starts over when full)
+_QUERY_CACHE_SIZE = 256
 
 
 class PresentationNotFound(Oid4vpError):
@@ -141,6 +144,8 @@ class PresentationService:
         self.result_ttl = result_ttl
         self._token = token
         self.scheme = scheme
+        #: parsed DCQL queries by their stored JSON (:meth:`_query_of`)
+        self._queries: dict[str, DcqlQuery] = {}
 
     # -- the relying party's side ---------------------------------------------------------------------------------
 
@@ -336,7 +341,7 @@ class PresentationService:
             response_uri=f"{self.public_url}/response/{request_id}",
             nonce=session["nonce"],
             state=request_id,
-            dcql_query=DcqlQuery.parse(session["dcql_query"]),
+            dcql_query=self._query_of(session),
             client_metadata=client_metadata(key, vp_formats=_VP_FORMATS) if key else session["client_metadata"],
             wallet_nonce=posted.wallet_nonce if posted else None,
         )
@@ -383,6 +388,19 @@ class PresentationService:
         separator = "&" if "?" in target else "?"
         return {"redirect_uri": f"{target}{separator}{urlencode({'response_code': code})}"}, code
 
+    def _query_of(self, session: Mapping[str, Any]) -> DcqlQuery:
+        """The session's DCQL query, validated (§6) once per distinct query: sessions made from one preset carry the
+        same JSON, and a :class:`DcqlQuery` is immutable. Keyed by the stored JSON text (key order included, so the
+        cached ``raw`` is exactly the session's); at most :data:`_QUERY_CACHE_SIZE` kept."""
+        text = json.dumps(session["dcql_query"], separators=(",", ":"), ensure_ascii=False)
+        query = self._queries.get(text)
+        if query is None:
+            query = DcqlQuery.parse(session["dcql_query"])
+            if len(self._queries) >= _QUERY_CACHE_SIZE:
+                self._queries.clear()
+            self._queries[text] = query
+        return query
+
     def handle_response(self, request_id: str, form: Mapping[str, str]) -> dict[str, str]:
         """The Response URI (§8.2, §8.3.1). Raises ``InvalidAuthorizationResponse`` (or another ``SsiError``) with the
         reason of a refusal.
@@ -413,7 +431,7 @@ class PresentationService:
                 reason=f"wallet_{response.error}",
             )
         assert response.vp_token is not None
-        query = DcqlQuery.parse(session["dcql_query"])
+        query = self._query_of(session)
         try:
             verified = verify_vp_token(
                 response.vp_token, query, self.credentials, client_id=session["client_id"], nonce=session["nonce"]
