@@ -18,37 +18,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from ledger.did_ethr._events import RegistryEvent
 from ledger.did_ethr._registry import RegistryReader, decode, identity_history
+from ledger.lru import Lru
 
 __all__ = ["CacheStats", "RegistryCache"]
-
-V = TypeVar("V")
-
-
-class _Lru(Generic[V]):
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.items: OrderedDict[Hashable, V] = OrderedDict()
-
-    def get(self, key: Hashable) -> V | None:
-        value = self.items.get(key)
-        if value is not None:
-            self.items.move_to_end(key)
-        return value
-
-    def put(self, key: Hashable, value: V) -> None:
-        if self.size <= 0:
-            return
-        self.items[key] = value
-        self.items.move_to_end(key)
-        while len(self.items) > self.size:
-            self.items.popitem(last=False)
 
 
 @dataclass
@@ -97,9 +75,9 @@ class RegistryCache:
         self._lock = threading.Lock()
         self._sync_lock = threading.Lock()
         self._head = _Head()
-        self._histories: _Lru[tuple[int, tuple[RegistryEvent, ...]]] = _Lru(size)
-        self._results: _Lru[tuple[str, float, Any]] = _Lru(size)
-        self._timestamps: _Lru[int] = _Lru(max(size, 4096))
+        self._histories: Lru[tuple[int, tuple[RegistryEvent, ...]]] = Lru(size)
+        self._results: Lru[tuple[str, float, Any]] = Lru(size)
+        self._timestamps: Lru[int] = Lru(max(size, 4096))
         self._generation: dict[str, int] = {}
 
     # -- following the chain -----------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, Any, Protocol, cast
 
 from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI, StateAPI
 from eth.chains.base import Chain, MiningChain
@@ -419,11 +419,163 @@ def estimate_call_gas(
             raise ChainError(f"invalid call: {exc}", reason="invalid_call") from None
 
 
-class LocalChain:
+class _GenesisParams(Protocol):
+    @property
+    def chain_id(self) -> int: ...
+
+    @property
+    def gas_limit(self) -> int: ...
+
+
+class ChainReader:
+    """The read side shared by :class:`LocalChain` and the PoA model's ``CliqueChain`` (the ``ChainView`` that
+    ``ledger.node.methods`` serves over JSON-RPC): canonical headers, blocks, transactions, receipts, state, logs and
+    calls, each under the chain's lock.
+
+    A subclass sets ``genesis``, ``lock``, ``_chain``, ``_clock``, ``_senders`` (transaction hash → sender, filled when
+    mined) and ``_log_index``.
+    """
+
+    genesis: _GenesisParams
+    lock: threading.RLock
+    _chain: Chain
+    _clock: Clock
+    _senders: dict[bytes, bytes]
+    _log_index: LogIndex
+
+    @property
+    def chain_id(self) -> int:
+        return self.genesis.chain_id
+
+    @property
+    def block_number(self) -> int:
+        with self.lock:
+            return int(self._chain.get_canonical_head().block_number)
+
+    def head(self) -> BlockHeaderAPI:
+        with self.lock:
+            return self._chain.get_canonical_head()
+
+    def header(self, number: int) -> BlockHeaderAPI | None:
+        """The canonical header at ``number``, or ``None`` beyond the head."""
+        with self.lock:
+            if not 0 <= number <= self._chain.get_canonical_head().block_number:
+                return None
+            return self._chain.get_canonical_block_header_by_number(BlockNumber(number))
+
+    def block(self, number: int) -> BlockAPI | None:
+        with self.lock:
+            header = self.header(number)
+            return None if header is None else self._chain.get_block_by_header(header)
+
+    def _header_by_hash(self, block_hash: bytes) -> BlockHeaderAPI | None:
+        try:
+            return self._chain.get_block_header_by_hash(Hash32(block_hash))
+        except (HeaderNotFound, ValidationError):
+            return None
+
+    def block_by_hash(self, block_hash: bytes) -> BlockAPI | None:
+        """The canonical block with this hash (``None`` for unknown blocks and blocks of losing forks)."""
+        with self.lock:
+            header = self._header_by_hash(block_hash)
+            if header is None:
+                return None
+            canonical = self.header(header.block_number)
+            if canonical is None or canonical.hash != header.hash:
+                return None
+            return self._chain.get_block_by_header(header)
+
+    def _location(self, transaction_hash: bytes) -> tuple[int, int] | None:
+        """(block number, index) of a transaction in the canonical chain.
+
+        py-evm's transaction index keeps the entries of blocks a reorganisation replaced (``ChainDB`` never calls its
+        ``_decanonicalize_old_headers``), so an entry counts only if the canonical block there holds the transaction.
+        """
+        try:
+            number, index = self._chain.get_canonical_transaction_index(Hash32(transaction_hash))
+        except (TransactionNotFound, ValidationError):
+            return None
+        block = self.block(int(number))
+        if block is None or index >= len(block.transactions) or block.transactions[index].hash != transaction_hash:
+            return None
+        return int(number), index
+
+    def transaction(self, transaction_hash: bytes) -> tuple[BlockAPI, int] | None:
+        """The canonical block holding the transaction and its index there, or ``None``."""
+        with self.lock:
+            location = self._location(transaction_hash)
+            if location is None:
+                return None
+            block = self.block(location[0])
+            return None if block is None else (block, location[1])
+
+    def receipts(self, block: BlockAPI) -> tuple[ReceiptAPI, ...]:
+        with self.lock:
+            return tuple(block.get_receipts(self._chain.chaindb))
+
+    def sender(self, tx: SignedTransactionAPI) -> bytes:
+        """The sender of a mined transaction (indexed when mined, so no signature recovery)."""
+        with self.lock:
+            sender = self._senders.get(tx.hash)
+            return bytes(tx.sender) if sender is None else sender
+
+    def state(self, number: int) -> StateAPI:
+        """The state after block ``number`` (read-only use)."""
+        with self.lock:
+            return self._chain.get_vm(self._header_at(number)).state
+
+    def block_logs(self, number: int) -> tuple[IndexedLog, ...]:
+        """The logs of block ``number``, in order."""
+        with self.lock:
+            return self._log_index.block(number)
+
+    def logs(self, query: LogQuery) -> list[IndexedLog]:
+        """The logs matching ``query``, in chain order. Raises :class:`ChainError` past :data:`MAX_LOG_RESULTS`."""
+        with self.lock:
+            return self._log_index.query(query)
+
+    def _header_at(self, number: int) -> BlockHeaderAPI:
+        header = self.header(number)
+        if header is None:
+            raise ChainError(f"block {number} not found", reason="block_not_found")
+        return header
+
+    @contextlib.contextmanager
+    def _scratch_state(self, number: int) -> Iterator[StateAPI]:
+        """A throw-away copy of the state after block ``number`` (for dry runs; nothing persists)."""
+        with scratch_state(self._chain, self._header_at(number), self._clock) as state:
+            yield state
+
+    def _message(self, state: StateAPI, message: CallMessage) -> SignedTransactionAPI:
+        """``message`` as the unsigned transaction a dry run executes on ``state``."""
+        return call_transaction(self._chain, state, message, self.genesis.gas_limit)
+
+    def call(self, message: CallMessage, number: int) -> bytes:
+        """Execute ``message`` on the state after block ``number``; return its output.
+
+        Raises :class:`ExecutionReverted` (with the revert data) on REVERT, :class:`ChainError` on other failures.
+        """
+        with self.lock:
+            return execute_call(
+                self._chain, self._header_at(number), message, gas_limit=self.genesis.gas_limit, clock=self._clock
+            )
+
+    def estimate_gas(self, message: CallMessage, number: int) -> int:
+        """The least gas with which ``message`` succeeds after block ``number`` (binary search, as geth does)."""
+        with self.lock:
+            return estimate_call_gas(
+                self._chain, self._header_at(number), message, gas_limit=self.genesis.gas_limit, clock=self._clock
+            )
+
+
+class LocalChain(ChainReader):
     """One local chain: py-evm state in memory, optionally made durable by a :class:`BlockJournal`.
 
     Create with :meth:`in_memory` (tests, single process) or :meth:`open` (a data directory, survives restarts).
     """
+
+    genesis: Genesis
+    _chain: MiningChain
 
     def __init__(
         self,
@@ -616,121 +768,6 @@ class LocalChain:
         for tx in block.transactions:
             self._senders[tx.hash] = sender
         self._log_index.add(block.number, block_logs(block, block.get_receipts(self._chain.chaindb)))
-
-    # -- reading -------------------------------------------------------------------------------------------------
-
-    @property
-    def chain_id(self) -> int:
-        return self.genesis.chain_id
-
-    @property
-    def block_number(self) -> int:
-        with self.lock:
-            return int(self._chain.get_canonical_head().block_number)
-
-    def head(self) -> BlockHeaderAPI:
-        with self.lock:
-            return self._chain.get_canonical_head()
-
-    def header(self, number: int) -> BlockHeaderAPI | None:
-        """The canonical header at ``number``, or ``None`` beyond the head."""
-        with self.lock:
-            if not 0 <= number <= self._chain.get_canonical_head().block_number:
-                return None
-            return self._chain.get_canonical_block_header_by_number(BlockNumber(number))
-
-    def block(self, number: int) -> BlockAPI | None:
-        with self.lock:
-            header = self.header(number)
-            return None if header is None else self._chain.get_block_by_header(header)
-
-    def block_by_hash(self, block_hash: bytes) -> BlockAPI | None:
-        with self.lock:
-            try:
-                header = self._chain.get_block_header_by_hash(Hash32(block_hash))
-            except (HeaderNotFound, ValidationError):
-                return None
-            canonical = self.header(header.block_number)
-            if canonical is None or canonical.hash != header.hash:
-                return None
-            return self._chain.get_block_by_header(header)
-
-    def _location(self, transaction_hash: bytes) -> tuple[int, int] | None:
-        try:
-            number, index = self._chain.get_canonical_transaction_index(Hash32(transaction_hash))
-        except (TransactionNotFound, ValidationError):
-            return None
-        return int(number), index
-
-    def transaction(self, transaction_hash: bytes) -> tuple[BlockAPI, int] | None:
-        """The block holding the transaction and its index there, or ``None``."""
-        with self.lock:
-            location = self._location(transaction_hash)
-            if location is None:
-                return None
-            block = self.block(location[0])
-            return None if block is None else (block, location[1])
-
-    def receipts(self, block: BlockAPI) -> tuple[ReceiptAPI, ...]:
-        with self.lock:
-            return tuple(block.get_receipts(self._chain.chaindb))
-
-    def sender(self, tx: SignedTransactionAPI) -> bytes:
-        """The sender of a mined transaction (indexed when mined, so no signature recovery)."""
-        with self.lock:
-            sender = self._senders.get(tx.hash)
-            return tx.sender if sender is None else sender
-
-    def state(self, number: int) -> StateAPI:
-        """The state after block ``number`` (read-only use)."""
-        with self.lock:
-            header = self.header(number)
-            if header is None:
-                raise ChainError(f"block {number} not found", reason="block_not_found")
-            return self._chain.get_vm(header).state
-
-    def block_logs(self, number: int) -> tuple[IndexedLog, ...]:
-        """The logs of block ``number``, in order."""
-        with self.lock:
-            return self._log_index.block(number)
-
-    def logs(self, query: LogQuery) -> list[IndexedLog]:
-        """The logs matching ``query``, in chain order. Raises :class:`ChainError` past :data:`MAX_LOG_RESULTS`."""
-        with self.lock:
-            return self._log_index.query(query)
-
-    # -- executing without mining ----------------------------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def _scratch_state(self, number: int) -> Iterator[StateAPI]:
-        with scratch_state(self._chain, self._header(number), self._clock) as state:
-            yield state
-
-    def _message(self, state: StateAPI, message: CallMessage) -> SignedTransactionAPI:
-        return call_transaction(self._chain, state, message, self.genesis.gas_limit)
-
-    def _header(self, number: int) -> BlockHeaderAPI:
-        header = self.header(number)
-        if header is None:
-            raise ChainError(f"block {number} not found", reason="block_not_found")
-        return header
-
-    def call(self, message: CallMessage, number: int) -> bytes:
-        """Execute ``message`` on the state after block ``number``; return its output.
-
-        Raises :class:`ExecutionReverted` (with the revert data) on REVERT, :class:`ChainError` on other failures.
-        """
-        with self.lock:
-            return execute_call(
-                self._chain, self._header(number), message, gas_limit=self.genesis.gas_limit, clock=self._clock
-            )
-
-    def estimate_gas(self, message: CallMessage, number: int) -> int:
-        """The least gas with which ``message`` succeeds after block ``number`` (binary search, as geth does)."""
-        with self.lock:
-            return estimate_call_gas(
-                self._chain, self._header(number), message, gas_limit=self.genesis.gas_limit, clock=self._clock
-            )
 
 
 def _execution_error(error: VMError) -> ChainError:

@@ -121,10 +121,10 @@ class Genesis:
         try:
             alloc = {str(to_checksum_address(address)): int(balance, 16) for address, balance in doc["alloc"].items()}
             return cls(
-                chain_id=_integer(doc["chain_id"]),
-                timestamp=_integer(doc["timestamp"]),
+                chain_id=genesis_integer(doc["chain_id"]),
+                timestamp=genesis_integer(doc["timestamp"]),
                 fork=str(doc["fork"]),
-                gas_limit=_integer(doc["gas_limit"]),
+                gas_limit=genesis_integer(doc["gas_limit"]),
                 alloc=alloc,
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -132,32 +132,42 @@ class Genesis:
 
     def write(self, path: Path) -> None:
         """Write atomically (temporary file, fsync, rename, fsync of the directory)."""
-        temporary = path.with_suffix(".tmp")
-        with open(temporary, "w", encoding="utf-8") as fh:
-            json.dump(self.to_json(), fh, indent=2)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(temporary, path)
-        fsync_directory(path.parent)
+        write_genesis_document(path, self.to_json())
 
     @classmethod
     def read(cls, path: Path) -> Genesis:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ChainStorageError(f"cannot read {path}: {exc.strerror}", reason="genesis_unreadable") from None
-        try:
-            doc = json.loads(text)
-        except ValueError:
-            raise ChainStorageError(f"{path} is not JSON", reason="genesis_format") from None
-        return cls.from_json(doc)
+        return cls.from_json(read_genesis_document(path))
 
 
-def _integer(value: Any) -> int:
+def genesis_integer(value: Any) -> int:
+    """An integer field of a genesis file (JSON booleans are not integers here)."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError("expected an integer")
     return value
+
+
+def write_genesis_document(path: Path, document: dict[str, Any]) -> None:
+    """Write a genesis file atomically: temporary file, fsync, rename, fsync of the directory."""
+    temporary = path.with_suffix(".tmp")
+    with open(temporary, "w", encoding="utf-8") as fh:
+        json.dump(document, fh, indent=2)
+        fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(temporary, path)
+    fsync_directory(path.parent)
+
+
+def read_genesis_document(path: Path) -> Any:
+    """The JSON document of a genesis file; unreadable or non-JSON files raise :class:`ChainStorageError`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ChainStorageError(f"cannot read {path}: {exc.strerror}", reason="genesis_unreadable") from None
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise ChainStorageError(f"{path} is not JSON", reason="genesis_format") from None
 
 
 def fsync_directory(path: Path) -> None:

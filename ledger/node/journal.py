@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from ssi.errors import ChainStorageError
 
-__all__ = ["BlockJournal", "JournalRecord"]
+__all__ = ["BlockJournal", "JournalRecord", "append_line", "open_line_file"]
 
 #: A single record is a raw transaction plus ~200 bytes; anything larger than this is damage, not data.
 MAX_RECORD = 8 * 1024 * 1024
@@ -82,6 +83,59 @@ def _hex_bytes(value: Any) -> bytes:
     return bytes.fromhex(value[2:])
 
 
+def open_line_file(path: Path, max_line: int, parse: Callable[[bytes, int], None]) -> IO[bytes]:
+    """Open (creating if needed) an append-only file of ``\\n``-terminated records, kept open for appending.
+
+    ``parse(line, offset)`` gets each complete line in order (it raises :class:`ChainStorageError` on damage). A last
+    line without its ``\\n`` is a torn write of a record that was never acknowledged: it is cut off (and the cut made
+    durable). A line longer than ``max_line`` is damage, not data.
+    """
+    try:
+        fh = open(path, "a+b")  # noqa: SIM115 - kept open for appending until the owner closes it
+    except OSError as exc:
+        raise ChainStorageError(f"cannot open {path}: {exc.strerror}", reason="journal_unreadable") from None
+    try:
+        fh.seek(0)
+        good_end = 0
+        while True:
+            line = fh.readline(max_line + 1)
+            if not line:
+                break
+            if not line.endswith(b"\n"):
+                if len(line) > max_line:
+                    raise ChainStorageError(f"{path}: oversized record at byte {good_end}", reason="journal_corrupt")
+                break  # torn write of the last record: never acknowledged
+            parse(line, good_end)
+            good_end += len(line)
+        fh.seek(0, os.SEEK_END)
+        if fh.tell() != good_end:
+            fh.truncate(good_end)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        fh.close()
+        raise
+    return fh
+
+
+def append_line(fh: IO[bytes], path: Path, line: bytes, *, sync: bool) -> None:
+    """Append one record line; durable when this returns if ``sync``. A failed write leaves no partial line behind
+    (a later append would otherwise follow garbage)."""
+    start = fh.tell()
+    try:
+        fh.write(line)
+        fh.flush()
+        if sync:
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        try:
+            fh.truncate(start)
+            fh.seek(start)
+        except OSError:
+            pass
+        raise ChainStorageError(f"cannot write {path}: {exc.strerror}", reason="journal_write") from None
+
+
 class BlockJournal:
     """The journal file of one data directory, open for appending. Not thread-safe: the chain's lock guards it."""
 
@@ -93,35 +147,9 @@ class BlockJournal:
     @classmethod
     def open(cls, path: Path) -> BlockJournal:
         """Open (creating if needed) and read the journal; a torn last line is cut off (it was never acknowledged)."""
-        try:
-            fh = open(path, "a+b")  # noqa: SIM115 - kept open for appending until close()
-        except OSError as exc:
-            raise ChainStorageError(f"cannot open {path}: {exc.strerror}", reason="journal_unreadable") from None
-        try:
-            fh.seek(0)
-            records, good_end = cls._read(fh, path)
-            fh.seek(0, os.SEEK_END)
-            if fh.tell() != good_end:
-                fh.truncate(good_end)
-                fh.flush()
-                os.fsync(fh.fileno())
-        except BaseException:
-            fh.close()
-            raise
-        return cls(path, fh, records)
-
-    @staticmethod
-    def _read(fh: IO[bytes], path: Path) -> tuple[list[JournalRecord], int]:
         records: list[JournalRecord] = []
-        offset = 0
-        while True:
-            line = fh.readline(MAX_RECORD + 1)
-            if not line:
-                return records, offset
-            if not line.endswith(b"\n"):
-                if len(line) > MAX_RECORD:
-                    raise ChainStorageError(f"{path}: oversized record at byte {offset}", reason="journal_corrupt")
-                return records, offset  # torn write of the last record: never acknowledged
+
+        def parse(line: bytes, offset: int) -> None:
             try:
                 record = JournalRecord.from_line(line)
             except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
@@ -134,7 +162,8 @@ class BlockJournal:
                     reason="journal_corrupt",
                 )
             records.append(record)
-            offset += len(line)
+
+        return cls(path, open_line_file(path, MAX_RECORD, parse), records)
 
     @property
     def records(self) -> list[JournalRecord]:
@@ -145,19 +174,7 @@ class BlockJournal:
         """Append ``record`` durably: written, flushed and fsync'ed when this returns."""
         if record.number != len(self._records) + 1:
             raise ChainStorageError("journal records must be appended in block order", reason="journal_order")
-        start = self._fh.tell()
-        try:
-            self._fh.write(record.to_line())
-            self._fh.flush()
-            os.fsync(self._fh.fileno())
-        except OSError as exc:
-            # Leave no partial record behind: a later append would otherwise follow garbage.
-            try:
-                self._fh.truncate(start)
-                self._fh.seek(start)
-            except OSError:
-                pass
-            raise ChainStorageError(f"cannot write {self.path}: {exc.strerror}", reason="journal_write") from None
+        append_line(self._fh, self.path, record.to_line(), sync=True)
         self._records.append(record)
 
     def close(self) -> None:

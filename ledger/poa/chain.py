@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import IO, Any, Final, cast
 
 import rlp  # type: ignore[import-untyped]
-from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI, StateAPI
+from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI
 from eth.chains.base import Chain
 from eth.consensus.clique._utils import validate_header_integrity
 from eth.consensus.clique.clique import CliqueConsensusContext
@@ -40,7 +40,6 @@ from eth.consensus.clique.datatypes import VoteAction
 from eth.consensus.clique.snapshot_manager import SnapshotManager
 from eth.constants import ZERO_HASH32
 from eth.db.atomic import AtomicDB
-from eth.exceptions import HeaderNotFound, TransactionNotFound
 from eth.vm.forks.gray_glacier import GrayGlacierVM
 from eth_typing import Address, BlockNumber, Hash32
 from eth_utils.address import to_canonical_address
@@ -48,16 +47,12 @@ from eth_utils.exceptions import ValidationError
 
 from ledger.client.signer import ChainSigner
 from ledger.node.chain import (
-    CallMessage,
-    IndexedLog,
+    ChainReader,
     LogIndex,
-    LogQuery,
     block_logs,
     bracketed_gas_search,
     check_transaction,
     decode_transaction,
-    estimate_call_gas,
-    execute_call,
     lock_data_dir,
     recover_sender,
 )
@@ -123,11 +118,13 @@ class ImportResult:
     canonical: bool
 
 
-class CliqueChain:
+class CliqueChain(ChainReader):
     """A Clique chain in memory, made durable by a :class:`BlockLog` (see the module docstring).
 
     Create with :meth:`in_memory` or :meth:`open` (a node's data directory).
     """
+
+    genesis: CliqueGenesis
 
     def __init__(
         self,
@@ -391,12 +388,6 @@ class CliqueChain:
         with self.lock:
             return self._header_by_hash(block_hash) is not None
 
-    def _header_by_hash(self, block_hash: bytes) -> BlockHeaderAPI | None:
-        try:
-            return self._chain.get_block_header_by_hash(Hash32(block_hash))
-        except (HeaderNotFound, ValidationError):
-            return None
-
     def ancestors(self, block_hash: bytes, count: int) -> list[BlockAPI]:
         """The block ``block_hash`` and up to ``count - 1`` of its ancestors, newest first, genesis excluded (empty if
         the block is unknown)."""
@@ -512,106 +503,3 @@ class CliqueChain:
         with self.lock:
             head = self._chain.get_canonical_head()
             return self.pool.pending_nonce(sender, self._chain.get_vm(head).state.get_nonce(Address(sender)))
-
-    # -- reading (ledger.node.methods.ChainView) -------------------------------------------------------------------
-
-    @property
-    def chain_id(self) -> int:
-        return self.genesis.chain_id
-
-    @property
-    def block_number(self) -> int:
-        with self.lock:
-            return int(self._chain.get_canonical_head().block_number)
-
-    def head(self) -> BlockHeaderAPI:
-        with self.lock:
-            return self._chain.get_canonical_head()
-
-    def header(self, number: int) -> BlockHeaderAPI | None:
-        """The canonical header at ``number``, or ``None`` beyond the head."""
-        with self.lock:
-            if not 0 <= number <= self._chain.get_canonical_head().block_number:
-                return None
-            return self._chain.get_canonical_block_header_by_number(BlockNumber(number))
-
-    def block(self, number: int) -> BlockAPI | None:
-        with self.lock:
-            header = self.header(number)
-            return None if header is None else self._chain.get_block_by_header(header)
-
-    def block_by_hash(self, block_hash: bytes) -> BlockAPI | None:
-        """The canonical block with this hash (``None`` for unknown blocks and blocks of losing forks)."""
-        with self.lock:
-            header = self._header_by_hash(block_hash)
-            if header is None:
-                return None
-            canonical = self.header(header.block_number)
-            if canonical is None or canonical.hash != header.hash:
-                return None
-            return self._chain.get_block_by_header(header)
-
-    def _location(self, transaction_hash: bytes) -> tuple[int, int] | None:
-        """(block number, index) of a transaction in the canonical chain.
-
-        py-evm's transaction index keeps the entries of blocks a reorganisation replaced (``ChainDB`` never calls its
-        ``_decanonicalize_old_headers``), so an entry counts only if the canonical block there holds the transaction.
-        """
-        try:
-            number, index = self._chain.get_canonical_transaction_index(Hash32(transaction_hash))
-        except (TransactionNotFound, ValidationError):
-            return None
-        block = self.block(int(number))
-        if block is None or index >= len(block.transactions) or block.transactions[index].hash != transaction_hash:
-            return None
-        return int(number), index
-
-    def transaction(self, transaction_hash: bytes) -> tuple[BlockAPI, int] | None:
-        with self.lock:
-            location = self._location(transaction_hash)
-            if location is None:
-                return None
-            block = self.block(location[0])
-            return None if block is None else (block, location[1])
-
-    def receipts(self, block: BlockAPI) -> tuple[ReceiptAPI, ...]:
-        with self.lock:
-            return tuple(block.get_receipts(self._chain.chaindb))
-
-    def sender(self, tx: SignedTransactionAPI) -> bytes:
-        with self.lock:
-            sender = self._senders.get(tx.hash)
-            return bytes(tx.sender) if sender is None else sender
-
-    def state(self, number: int) -> StateAPI:
-        with self.lock:
-            header = self.header(number)
-            if header is None:
-                raise ChainError(f"block {number} not found", reason="block_not_found")
-            return self._chain.get_vm(header).state
-
-    def block_logs(self, number: int) -> tuple[IndexedLog, ...]:
-        with self.lock:
-            return self._log_index.block(number)
-
-    def logs(self, query: LogQuery) -> list[IndexedLog]:
-        with self.lock:
-            return self._log_index.query(query)
-
-    def _header_at(self, number: int) -> BlockHeaderAPI:
-        header = self.header(number)
-        if header is None:
-            raise ChainError(f"block {number} not found", reason="block_not_found")
-        return header
-
-    def call(self, message: CallMessage, number: int) -> bytes:
-        with self.lock:
-            return execute_call(
-                self._chain, self._header_at(number), message, gas_limit=self.genesis.gas_limit, clock=self._clock
-            )
-
-    def estimate_gas(self, message: CallMessage, number: int) -> int:
-        with self.lock:
-            return estimate_call_gas(
-                self._chain, self._header_at(number), message, gas_limit=self.genesis.gas_limit, clock=self._clock
-            )

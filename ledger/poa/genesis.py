@@ -14,8 +14,6 @@ that insist on paying.
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -25,7 +23,14 @@ from eth.constants import ZERO_ADDRESS, ZERO_HASH32
 from eth_utils.address import is_address, to_canonical_address, to_checksum_address
 
 from ledger.client.signer import SoftwareChainSigner
-from ledger.node.genesis import DEFAULT_GAS_LIMIT, DEV_ACCOUNT_BALANCE, dev_account_keys, fsync_directory
+from ledger.node.genesis import (
+    DEFAULT_GAS_LIMIT,
+    DEV_ACCOUNT_BALANCE,
+    dev_account_keys,
+    genesis_integer,
+    read_genesis_document,
+    write_genesis_document,
+)
 from ssi.errors import ChainStorageError
 
 __all__ = [
@@ -147,12 +152,12 @@ class CliqueGenesis:
             if not isinstance(signers, list) or not all(isinstance(s, str) and is_address(s) for s in signers):
                 raise ValueError("signers must be a list of addresses")
             genesis = cls(
-                chain_id=_integer(doc["chain_id"]),
-                timestamp=_integer(doc["timestamp"]),
+                chain_id=genesis_integer(doc["chain_id"]),
+                timestamp=genesis_integer(doc["timestamp"]),
                 signers=tuple(str(to_checksum_address(signer)) for signer in signers),
-                period=_integer(doc["clique"]["period"]),
-                epoch=_integer(doc["clique"]["epoch"]),
-                gas_limit=_integer(doc["gas_limit"]),
+                period=genesis_integer(doc["clique"]["period"]),
+                epoch=genesis_integer(doc["clique"]["epoch"]),
+                gas_limit=genesis_integer(doc["gas_limit"]),
                 alloc={str(to_checksum_address(a)): int(balance, 16) for a, balance in doc["alloc"].items()},
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -163,29 +168,8 @@ class CliqueGenesis:
 
     def write(self, path: Path) -> None:
         """Write atomically (temporary file, fsync, rename, fsync of the directory)."""
-        temporary = path.with_suffix(".tmp")
-        with open(temporary, "w", encoding="utf-8") as fh:
-            json.dump(self.to_json(), fh, indent=2)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(temporary, path)
-        fsync_directory(path.parent)
+        write_genesis_document(path, self.to_json())
 
     @classmethod
     def read(cls, path: Path) -> CliqueGenesis:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ChainStorageError(f"cannot read {path}: {exc.strerror}", reason="genesis_unreadable") from None
-        try:
-            doc = json.loads(text)
-        except ValueError:
-            raise ChainStorageError(f"{path} is not JSON", reason="genesis_format") from None
-        return cls.from_json(doc)
-
-
-def _integer(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError("expected an integer")
-    return value
+        return cls.from_json(read_genesis_document(path))

@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 from typing import IO, Final
 
+from ledger.node.journal import append_line, open_line_file
 from ssi.errors import ChainStorageError
 
 __all__ = ["BLOCK_LOG_FILE", "MAX_BLOCK_BYTES", "BlockLog"]
@@ -39,41 +40,15 @@ class BlockLog:
     @classmethod
     def open(cls, path: Path) -> BlockLog:
         """Open (creating if needed) and read the log; a torn last line is cut off."""
-        try:
-            fh = open(path, "a+b")  # noqa: SIM115 - kept open for appending until close()
-        except OSError as exc:
-            raise ChainStorageError(f"cannot open {path}: {exc.strerror}", reason="journal_unreadable") from None
-        try:
-            fh.seek(0)
-            blocks, good_end = cls._read(fh, path)
-            fh.seek(0, os.SEEK_END)
-            if fh.tell() != good_end:
-                fh.truncate(good_end)
-                fh.flush()
-                os.fsync(fh.fileno())
-        except BaseException:
-            fh.close()
-            raise
-        return cls(path, fh, blocks)
-
-    @staticmethod
-    def _read(fh: IO[bytes], path: Path) -> tuple[list[bytes], int]:
         blocks: list[bytes] = []
-        offset = 0
-        limit = 2 * MAX_BLOCK_BYTES + 1
-        while True:
-            line = fh.readline(limit + 1)
-            if not line:
-                return blocks, offset
-            if not line.endswith(b"\n"):
-                if len(line) > limit:
-                    raise ChainStorageError(f"{path}: oversized record at byte {offset}", reason="journal_corrupt")
-                return blocks, offset  # torn write of the last record
+
+        def parse(line: bytes, offset: int) -> None:
             try:
                 blocks.append(bytes.fromhex(line[:-1].decode("ascii")))
             except (ValueError, UnicodeDecodeError):
                 raise ChainStorageError(f"{path}: damaged record at byte {offset}", reason="journal_corrupt") from None
-            offset += len(line)
+
+        return cls(path, open_line_file(path, 2 * MAX_BLOCK_BYTES + 1, parse), blocks)
 
     def take_blocks(self) -> list[bytes]:
         """The RLP of the blocks read at open, in order (handed out once, for the replay)."""
@@ -84,19 +59,7 @@ class BlockLog:
         """Append one block; durable when this returns if ``sync`` (else at the next :meth:`sync`)."""
         if len(rlp_block) > MAX_BLOCK_BYTES:
             raise ChainStorageError("block too large for the log", reason="journal_write")
-        start = self._fh.tell()
-        try:
-            self._fh.write(rlp_block.hex().encode("ascii") + b"\n")
-            self._fh.flush()
-            if sync:
-                os.fsync(self._fh.fileno())
-        except OSError as exc:
-            try:  # leave no partial record behind: a later append would follow garbage
-                self._fh.truncate(start)
-                self._fh.seek(start)
-            except OSError:
-                pass
-            raise ChainStorageError(f"cannot write {self.path}: {exc.strerror}", reason="journal_write") from None
+        append_line(self._fh, self.path, rlp_block.hex().encode("ascii") + b"\n", sync=sync)
 
     def sync(self) -> None:
         try:

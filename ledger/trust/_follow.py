@@ -15,42 +15,18 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from eth_utils.address import to_checksum_address
 from web3.exceptions import BlockNotFound
 
 from ledger.client import ChainClient
 from ledger.client.rpc_errors import rpc_errors
+from ledger.lru import Lru
 
 __all__ = ["CacheStats", "ContractFollower", "Lru"]
-
-V = TypeVar("V")
-
-
-class Lru(Generic[V]):
-    """A small least-recently-used map (not thread-safe: the owner holds its lock)."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.items: OrderedDict[Hashable, V] = OrderedDict()
-
-    def get(self, key: Hashable) -> V | None:
-        value = self.items.get(key)
-        if value is not None:
-            self.items.move_to_end(key)
-        return value
-
-    def put(self, key: Hashable, value: V) -> None:
-        if self.size <= 0:
-            return
-        self.items[key] = value
-        self.items.move_to_end(key)
-        while len(self.items) > self.size:
-            self.items.popitem(last=False)
 
 
 @dataclass
