@@ -72,6 +72,51 @@ def _check_key(ns: str, key: str) -> None:
         raise ValueError("ephemeral keys must be non-empty strings of bounded length")
 
 
+class _Statements:
+    """The store's statements, built once with bound parameters (``ns``, ``key``, ``value``, ``expires_at``,
+    ``now``): building a statement costs more CPU than running it through SQLAlchemy's compiled cache."""
+
+    def __init__(self, t: sa.Table, insert: Any) -> None:
+        ns: sa.BindParameter[str] = sa.bindparam("ns")
+        key: sa.BindParameter[str] = sa.bindparam("key")
+        now: sa.BindParameter[float] = sa.bindparam("now")
+        this = sa.and_(t.c.ns == ns, t.c.key == key)
+        self.get = sa.select(t.c.value).where(this, t.c.expires_at > now)
+        self.take = sa.delete(t).where(this, t.c.expires_at > now).returning(t.c.value)
+        self.delete = sa.delete(t).where(this)
+        entry = insert(t).values(
+            ns=ns, key=key, value=sa.bindparam("value"), counter=0, expires_at=sa.bindparam("expires_at")
+        )
+        # Insert, or take over an expired entry; a live entry stays (put: EntryExists).
+        self.put = entry.on_conflict_do_update(
+            index_elements=[t.c.ns, t.c.key],
+            set_={"value": entry.excluded.value, "counter": 0, "expires_at": entry.excluded.expires_at},
+            where=t.c.expires_at <= now,
+        ).returning(t.c.key)
+        self.replace = entry.on_conflict_do_update(
+            index_elements=[t.c.ns, t.c.key],
+            set_={"value": entry.excluded.value, "expires_at": entry.excluded.expires_at},
+        )
+        marker = insert(t).values(ns=ns, key=key, value="{}", counter=0, expires_at=sa.bindparam("expires_at"))
+        # Insert, or take over an expired entry; a live entry stays and makes this a replay.
+        self.remember_once = marker.on_conflict_do_update(
+            index_elements=[t.c.ns, t.c.key],
+            set_={"expires_at": marker.excluded.expires_at, "value": "{}", "counter": 0},
+            where=t.c.expires_at <= now,
+        ).returning(t.c.key)
+        counter = insert(t).values(ns=ns, key=key, value="{}", counter=1, expires_at=sa.bindparam("expires_at"))
+        # A live counter goes up by one; an expired one starts again at 1 with a new expiry (as if deleted first).
+        expired = t.c.expires_at <= now
+        self.incr = counter.on_conflict_do_update(
+            index_elements=[t.c.ns, t.c.key],
+            set_={
+                "counter": sa.case((expired, 1), else_=t.c.counter + 1),
+                "value": sa.case((expired, "{}"), else_=t.c.value),
+                "expires_at": sa.case((expired, counter.excluded.expires_at), else_=t.c.expires_at),
+            },
+        ).returning(t.c.counter)
+
+
 class SqlEphemeralStore:
     """:class:`EphemeralStore` in a table ``ephemeral_state`` of the service's database (created when missing;
     it holds only short-lived state, so it needs no migrations). Works on SQLite ≥ 3.35 and PostgreSQL
@@ -103,6 +148,7 @@ class SqlEphemeralStore:
 
         # INSERT … ON CONFLICT is dialect-specific in SQLAlchemy (same semantics on both).
         self._insert: Any = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        self._statements = _Statements(self._table, self._insert)
 
     @property
     def engine(self) -> Engine:
@@ -133,98 +179,56 @@ class SqlEphemeralStore:
         with self._engine.begin() as conn:
             yield conn
 
-    def _where(self, ns: str, key: str) -> Any:
-        t = self._table
-        return sa.and_(t.c.ns == ns, t.c.key == key)
-
     def put(self, ns: str, key: str, value: Mapping[str, Any], ttl: float) -> None:
         _check_key(ns, key)
         now = self._clock()
-        t = self._table
-        statement = self._insert(t).values(
-            ns=ns, key=key, value=json.dumps(dict(value)), counter=0, expires_at=now + ttl
-        )
-        # Insert, or take over an expired entry; a live entry stays and makes this EntryExists.
-        upsert = statement.on_conflict_do_update(
-            index_elements=[t.c.ns, t.c.key],
-            set_={"value": statement.excluded.value, "counter": 0, "expires_at": statement.excluded.expires_at},
-            where=t.c.expires_at <= now,
-        ).returning(t.c.key)
+        parameters = {"ns": ns, "key": key, "value": json.dumps(dict(value)), "expires_at": now + ttl, "now": now}
         with self._connection() as conn:
-            if conn.execute(upsert).first() is None:
+            if conn.execute(self._statements.put, parameters).first() is None:
                 raise EntryExists(f"{ns}: key exists")
 
     def get(self, ns: str, key: str) -> dict[str, Any] | None:
-        t = self._table
         with self._connection() as conn:
-            row = conn.execute(sa.select(t.c.value).where(self._where(ns, key), t.c.expires_at > self._clock())).first()
+            row = conn.execute(self._statements.get, {"ns": ns, "key": key, "now": self._clock()}).first()
         return None if row is None else dict(json.loads(row[0]))
 
     def take(self, ns: str, key: str) -> dict[str, Any] | None:
-        t = self._table
         with self._connection() as conn:
-            row = conn.execute(
-                sa.delete(t).where(self._where(ns, key), t.c.expires_at > self._clock()).returning(t.c.value)
-            ).first()
+            row = conn.execute(self._statements.take, {"ns": ns, "key": key, "now": self._clock()}).first()
         return None if row is None else dict(json.loads(row[0]))
 
-    def _upsert(self, ns: str, key: str, value: Mapping[str, Any], ttl: float) -> Any:
+    def _upsert(self, ns: str, key: str, value: Mapping[str, Any], ttl: float) -> dict[str, Any]:
         _check_key(ns, key)
-        t = self._table
-        values = {"ns": ns, "key": key, "value": json.dumps(dict(value)), "counter": 0}
-        values["expires_at"] = self._clock() + ttl
-        statement = self._insert(t).values(**values)
-        return statement.on_conflict_do_update(
-            index_elements=[t.c.ns, t.c.key],
-            set_={"value": statement.excluded.value, "expires_at": statement.excluded.expires_at},
-        )
+        return {"ns": ns, "key": key, "value": json.dumps(dict(value)), "expires_at": self._clock() + ttl}
 
     def replace(self, ns: str, key: str, value: Mapping[str, Any], ttl: float) -> None:
-        statement = self._upsert(ns, key, value, ttl)
+        parameters = self._upsert(ns, key, value, ttl)
         with self._connection() as conn:
-            conn.execute(statement)
+            conn.execute(self._statements.replace, parameters)
 
     def replace_many(self, entries: Sequence[tuple[str, str, Mapping[str, Any], float]]) -> None:
-        statements = [self._upsert(ns, key, value, ttl) for ns, key, value, ttl in entries]
+        rows = [self._upsert(ns, key, value, ttl) for ns, key, value, ttl in entries]
         with self._transaction() as conn:  # one transaction, one commit
-            for statement in statements:
-                conn.execute(statement)
+            for parameters in rows:
+                conn.execute(self._statements.replace, parameters)
 
     def delete(self, ns: str, key: str) -> None:
         with self._connection() as conn:
-            conn.execute(sa.delete(self._table).where(self._where(ns, key)))
+            conn.execute(self._statements.delete, {"ns": ns, "key": key})
 
     def remember_once(self, ns: str, key: str, ttl: float) -> bool:
         _check_key(ns, key)
         now = self._clock()
-        t = self._table
-        statement = self._insert(t).values(ns=ns, key=key, value="{}", counter=0, expires_at=now + ttl)
-        # Insert, or take over an expired entry; a live entry stays and makes this a replay.
-        upsert = statement.on_conflict_do_update(
-            index_elements=[t.c.ns, t.c.key],
-            set_={"expires_at": statement.excluded.expires_at, "value": "{}", "counter": 0},
-            where=t.c.expires_at <= now,
-        ).returning(t.c.key)
+        parameters = {"ns": ns, "key": key, "expires_at": now + ttl, "now": now}
         with self._connection() as conn:
-            return conn.execute(upsert).first() is not None
+            return conn.execute(self._statements.remember_once, parameters).first() is not None
 
     def incr(self, ns: str, key: str, ttl: float) -> int:
         _check_key(ns, key)
         now = self._clock()
-        t = self._table
-        statement = self._insert(t).values(ns=ns, key=key, value="{}", counter=1, expires_at=now + ttl)
-        # A live counter goes up by one; an expired one starts again at 1 with a new expiry (as if deleted first).
-        expired = t.c.expires_at <= now
-        upsert = statement.on_conflict_do_update(
-            index_elements=[t.c.ns, t.c.key],
-            set_={
-                "counter": sa.case((expired, 1), else_=t.c.counter + 1),
-                "value": sa.case((expired, "{}"), else_=t.c.value),
-                "expires_at": sa.case((expired, statement.excluded.expires_at), else_=t.c.expires_at),
-            },
-        ).returning(t.c.counter)
+        parameters = {"ns": ns, "key": key, "expires_at": now + ttl, "now": now}
         with self._connection() as conn:
-            return int(conn.execute(upsert).scalar_one())
+            return int(conn.execute(self._statements.incr, parameters).scalar_one())
 
     def purge_expired(self) -> int:
         t = self._table

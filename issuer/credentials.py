@@ -21,6 +21,7 @@ and delivery — the one place credentials are signed and recorded (also for the
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import secrets
@@ -29,10 +30,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 
+from infra.ephemeral import EphemeralStore
 from issuer import tables as t
 from issuer.context import IssuerContext, Tenant, digest_key
+from issuer.credential_type import CredentialType
+from issuer.status import StatusAllocation
 from issuer.tokens import TOKEN_NS, AccessGrant
 from ssi.dpop import DpopProof
 from ssi.encoding import b64url_encode
@@ -47,6 +50,7 @@ from ssi.errors import (
 )
 from ssi.keys import jwk_thumbprint
 from ssi.oid4vci import (
+    CredentialRequest,
     CredentialResponse,
     DeferredResponse,
     VerifiedKeyProof,
@@ -60,6 +64,30 @@ __all__ = ["CredentialEndpoint", "Delivery", "Holder", "PresentedToken", "parse_
 
 MAX_TOKEN_LENGTH = 512
 _DELIVERY_ATTEMPTS = 5
+_INSERT_ISSUANCE = t.issuance.insert()
+
+
+class _Unset:
+    """The default of :meth:`CredentialEndpoint.deliver`'s ``pseudonym``: not read by the caller."""
+
+
+_UNSET = _Unset()
+
+
+@dataclass(frozen=True)
+class _DeliveryJob:
+    """What :meth:`CredentialEndpoint.deliver` was asked to do."""
+
+    tenant: Tenant
+    type_id: str
+    offer_id: str
+    claims: dict[str, Any]
+    holders: Sequence[Holder]
+    source_state: str
+    actor: str
+    within: Callable[[Connection], bool] | None
+    and_then: Callable[[Connection, str], None] | None
+    pseudonym: str | None
 
 
 @dataclass(frozen=True)
@@ -124,12 +152,14 @@ class CredentialEndpoint:
         dpop_headers: list[str],
         url: str,
         allow_spent: bool = False,
+        store: EphemeralStore | None = None,
     ) -> tuple[PresentedToken, AccessGrant, DpopProof | None]:
         """Step 1: the access token and, for DPoP-bound tokens, the DPoP proof. ``allow_spent``: the notification
-        and deferred endpoints accept a token that already went through the credential endpoint."""
+        and deferred endpoints accept a token that already went through the credential endpoint. ``store``: the
+        short-lived store inside the caller's transaction (``IssuerContext.request_state``)."""
         ctx = self.context
         presented = parse_authorization(authorization)
-        entry = ctx.store.get(TOKEN_NS, digest_key(presented.token))
+        entry = (ctx.store if store is None else store).get(TOKEN_NS, digest_key(presented.token))
         if entry is None:
             raise InvalidToken("the access token is unknown, spent or expired", reason="unknown_token")
         grant = AccessGrant.from_json(entry)
@@ -144,7 +174,9 @@ class CredentialEndpoint:
                 raise InvalidToken("this access token is DPoP-bound; use the DPoP scheme", reason="dpop_bound_token")
             if not dpop_headers:
                 raise InvalidDpopProof("a DPoP proof is required with a DPoP-bound token", reason="dpop_missing")
-            proof = ctx.dpop.verify(dpop_headers, method="POST", url=url, access_token=presented.token, jkt=grant.jkt)
+            proof = ctx.dpop.verify(
+                dpop_headers, method="POST", url=url, access_token=presented.token, jkt=grant.jkt, store=store
+            )
         elif presented.scheme != "Bearer":
             raise InvalidToken("this access token is a Bearer token", reason="bearer_token_as_dpop")
         return presented, grant, proof
@@ -152,9 +184,40 @@ class CredentialEndpoint:
     def issue(
         self, tenant: Tenant, body: Mapping[str, Any], authorization: str | None, *, dpop_headers: list[str], url: str
     ) -> CredentialResponse | DeferredResponse:
+        """Steps 1.-5. With the short-lived state in the issuer's PostgreSQL database (``IssuerContext.request_state``)
+        the whole request is **one transaction**: the token read, the DPoP ``jti``, the consumed ``c_nonce`` values,
+        the delivery and the spent token commit together (one commit instead of four); a protocol error commits what
+        was done before it (a consumed nonce stays consumed), anything else rolls the request back."""
         ctx = self.context
-        presented, grant, _ = self.authorize(tenant, authorization, dpop_headers=dpop_headers, url=url)
-        request = parse_credential_request(body, max_proofs=ctx.settings.batch_size)  # 2.
+        later: Callable[[], CredentialResponse | DeferredResponse] | None = None
+        with ctx.request_state() as (store, conn):
+            presented, grant, _ = self.authorize(tenant, authorization, dpop_headers=dpop_headers, url=url, store=store)
+            request = parse_credential_request(body, max_proofs=ctx.settings.batch_size)  # 2.
+            type_id, ctype = self._configuration(tenant, grant, request)
+            if ctype.is_ldp_vc:  # bbs-2023: no key binding, no proofs, one credential (issuer/ldp_vc.py)
+                from issuer.ldp_vc import issue_ldp_vc
+
+                later = functools.partial(
+                    issue_ldp_vc,
+                    self,
+                    tenant,
+                    presented,
+                    grant,
+                    type_id=type_id,
+                    proofs_sent=request.proof_type is not None,
+                )
+            else:
+                holders = self._holders(tenant, grant, request, store)  # 3.
+                if ctype.requires_approval:  # 4.
+                    later = functools.partial(self._defer, tenant, presented, grant, type_id, holders)
+                else:
+                    return self._deliver_now(tenant, presented, grant, type_id, holders, conn=conn)  # 5.
+        # Deferral and bbs-2023 issuance run their own transactions, after the request's state has committed.
+        return later()
+
+    @staticmethod
+    def _configuration(tenant: Tenant, grant: AccessGrant, request: CredentialRequest) -> tuple[str, CredentialType]:
+        """Step 2: the credential configuration the request asks for."""
         if grant.identifiers:
             if request.credential_identifier is None:
                 raise InvalidCredentialRequest(
@@ -182,13 +245,14 @@ class CredentialEndpoint:
         ctype = tenant.types.get(type_id)
         if ctype is None:
             raise CredentialRequestDenied("the credential type is no longer offered", reason="type_removed")
-        if ctype.is_ldp_vc:  # bbs-2023: no key binding, no proofs, one credential (issuer/ldp_vc.py)
-            from issuer.ldp_vc import issue_ldp_vc
+        return type_id, ctype
 
-            return issue_ldp_vc(
-                self, tenant, presented, grant, type_id=type_id, proofs_sent=request.proof_type is not None
-            )
-        # 3. §8.2: proofs "MUST be present if the proof_types_supported parameter is present" (always, here).
+    def _holders(
+        self, tenant: Tenant, grant: AccessGrant, request: CredentialRequest, store: EphemeralStore
+    ) -> list[Holder]:
+        """Step 3: the key proofs, each for a distinct key, and their ``c_nonce`` values consumed (in ``store``)."""
+        ctx = self.context
+        # §8.2: proofs "MUST be present if the proof_types_supported parameter is present" (always, here).
         if request.proof_type is None:
             raise InvalidProof(
                 "proofs are required: every credential is bound to a holder key", reason="missing_proofs"
@@ -211,24 +275,38 @@ class CredentialEndpoint:
             for proof in request.proofs
         ]
         check_distinct_keys(proofs)
-        ctx.c_nonces.consume({p.nonce for p in proofs if p.nonce is not None}, tenant.authority.id)
-        holders = [Holder.of(p) for p in proofs]
-        if ctype.requires_approval:  # 4.
-            return self._defer(tenant, presented, grant, type_id, holders)
-        claims = ctx.storage.offer_claims(grant.offer_id, "redeemed")  # 5.
-        if claims is None:
+        ctx.c_nonces.consume({p.nonce for p in proofs if p.nonce is not None}, tenant.authority.id, store=store)
+        return [Holder.of(p) for p in proofs]
+
+    def _deliver_now(
+        self,
+        tenant: Tenant,
+        presented: PresentedToken,
+        grant: AccessGrant,
+        type_id: str,
+        holders: Sequence[Holder],
+        *,
+        conn: Connection | None,
+    ) -> CredentialResponse:
+        """Step 5, in ``conn``'s transaction when given (the request's; the token is spent in it too)."""
+        ctx = self.context
+        found = ctx.storage.offer_claims_and_pseudonym(grant.offer_id, "redeemed", conn)
+        if found is None:
             raise CredentialRequestDenied(
                 "the credential for this offer was already delivered, or the offer expired", reason="offer_closed"
             )
+        claims, pseudonym = found
         sql_store = ctx.sql_store()
-        if sql_store is None:
-            delivery = self.deliver(tenant, type_id, grant.offer_id, claims, holders, source_state="redeemed")
+        if conn is None or sql_store is None:
+            delivery = self.deliver(
+                tenant, type_id, grant.offer_id, claims, holders, source_state="redeemed", pseudonym=pseudonym
+            )
             self.update_grant(presented.token, replace(grant, spent=True, notification_id=delivery.notification_id))
             return delivery.response()
 
-        def spend(conn: Connection, notification_id: str) -> None:
+        def spend(tx: Connection, notification_id: str) -> None:
             # The token is spent in the delivery's own transaction: one commit, and never delivered-but-unspent.
-            sql_store.bound(conn).replace(
+            sql_store.bound(tx).replace(
                 TOKEN_NS,
                 digest_key(presented.token),
                 replace(grant, spent=True, notification_id=notification_id).to_json(),
@@ -236,7 +314,15 @@ class CredentialEndpoint:
             )
 
         delivery = self.deliver(
-            tenant, type_id, grant.offer_id, claims, holders, source_state="redeemed", and_then=spend
+            tenant,
+            type_id,
+            grant.offer_id,
+            claims,
+            holders,
+            source_state="redeemed",
+            and_then=spend,
+            conn=conn,
+            pseudonym=pseudonym,
         )
         return delivery.response()
 
@@ -261,71 +347,119 @@ class CredentialEndpoint:
         actor: str = "wallet",
         within: Callable[[Connection], bool] | None = None,
         and_then: Callable[[Connection, str], None] | None = None,
+        conn: Connection | None = None,
+        pseudonym: str | _Unset | None = _UNSET,
     ) -> Delivery:
         """Sign one credential per holder key, then record them in one transaction with the offer's
         ``source_state`` → ``delivered`` (and ``within``, more of the caller's changes that must hold; ``and_then``,
         changes given the issuance id, before the audit entry); refused with ``credential_request_denied`` when the
-        offer is not in ``source_state`` any more."""
+        offer is not in ``source_state`` any more. ``conn``: record in the caller's transaction (committed by the
+        caller) instead of one of its own. ``pseudonym``: the offer's subject pseudonym when the caller read it."""
         ctx = self.context
+        if conn is not None and within is not None:
+            # A refusal by ``within`` comes after the offer's update; only a transaction of deliver's own is sure to
+            # roll that back (a caller's request transaction commits what precedes a protocol error).
+            raise ValueError("deliver: 'within' needs a transaction of its own (no 'conn')")
+        if isinstance(pseudonym, _Unset):
+            record = ctx.storage.offer(offer_id)
+            pseudonym = record.subject_pseudonym if record is not None else None
+        job = _DeliveryJob(tenant, type_id, offer_id, claims, holders, source_state, actor, within, and_then, pseudonym)
+        if conn is not None:
+            return self._deliver_in(conn, job)
+        with ctx.storage.engine.begin() as own:
+            return self._deliver_in(own, job)
+
+    def _deliver_in(self, conn: Connection, job: _DeliveryJob) -> Delivery:
+        """:meth:`deliver` in ``conn``'s transaction. Indexes are chosen and the credentials signed before the first
+        write (the offer's row lock is then held only for the writes); a status index taken meanwhile by a concurrent
+        issuance is chosen again and that credential signed again, in the same transaction."""
+        ctx = self.context
+        options, tenant, type_id, offer_id, claims, holders = (
+            job,
+            job.tenant,
+            job.type_id,
+            job.offer_id,
+            job.claims,
+            job.holders,
+        )
         ctype = tenant.types[type_id]
-        record = ctx.storage.offer(offer_id)
-        pseudonym = record.subject_pseudonym if record is not None else None
+        now = ctx.clock()
+        expires_at = ctype.expiry(claims, now)
+        allocations, credentials = self._choose_and_sign(
+            tenant, type_id, claims, holders, expires_at=expires_at, conn=conn
+        )
+        if not ctx.storage.deliver_offer(conn, offer_id, options.source_state, len(credentials)) or (
+            options.within is not None and not options.within(conn)
+        ):
+            raise CredentialRequestDenied(
+                "the credential for this offer was already delivered, or the offer expired", reason="offer_closed"
+            )
+        issuance_id = "n" + b64url_encode(secrets.token_bytes(12))
+        recorded: list[str] = []
         for attempt in range(_DELIVERY_ATTEMPTS):
-            now = ctx.clock()
-            expires_at = ctype.expiry(claims, now)
-            allocations = ctx.statuses.choose(
-                authority_id=tenant.authority.id, credential_issuer=tenant.credential_issuer, count=len(holders)
+            ids = ctx.statuses.try_record(
+                conn,
+                allocations,
+                authority_id=tenant.authority.id,
+                type_id=type_id,
+                offer_id=offer_id,
+                holder_thumbprints=[h.thumbprint for h in holders],
+                expires_at=expires_at,
+                issuance_id=issuance_id,
+                subject_pseudonym=options.pseudonym,
             )
-            credentials = self._sign(
-                tenant, type_id, claims, holders, [a.status_claim() for a in allocations], expires_at=expires_at
+            if ids is not None:
+                recorded = ids
+                break
+            if attempt == _DELIVERY_ATTEMPTS - 1:
+                # Not a protocol error: the offer is marked delivered in this transaction, which must roll back.
+                raise RuntimeError("no free status list entry was found in several attempts")
+            # A concurrent issuance took one of the chosen status indexes: nothing was recorded; choose again.
+            allocations, credentials = self._choose_and_sign(
+                tenant, type_id, claims, holders, expires_at=expires_at, conn=conn
             )
-            issuance_id = "n" + b64url_encode(secrets.token_bytes(12))
-            try:
-                with ctx.storage.engine.begin() as conn:
-                    if not ctx.storage.deliver_offer(conn, offer_id, source_state, len(credentials)) or (
-                        within is not None and not within(conn)
-                    ):
-                        raise CredentialRequestDenied(
-                            "the credential for this offer was already delivered, or the offer expired",
-                            reason="offer_closed",
-                        )
-                    conn.execute(
-                        t.issuance.insert().values(
-                            id=issuance_id,
-                            authority_id=tenant.authority.id,
-                            offer_id=offer_id,
-                            type_id=type_id,
-                            count=len(credentials),
-                            issued_at=now,
-                        )
-                    )
-                    ids = ctx.statuses.record(
-                        conn,
-                        allocations,
-                        authority_id=tenant.authority.id,
-                        type_id=type_id,
-                        offer_id=offer_id,
-                        holder_thumbprints=[h.thumbprint for h in holders],
-                        expires_at=expires_at,
-                        issuance_id=issuance_id,
-                        subject_pseudonym=pseudonym,
-                    )
-                    if and_then is not None:
-                        and_then(conn, issuance_id)
-                    ctx.audit_append(
-                        conn,
-                        actor=actor,
-                        tenant=tenant,
-                        action="credential.issue",
-                        subjects=[f"offer:{offer_id}", f"issuance:{issuance_id}", *(f"credential:{i}" for i in ids)],
-                    )
-            except IntegrityError:
-                # A concurrent issuance took one of the chosen status indexes: nothing was recorded; choose again.
-                if attempt == _DELIVERY_ATTEMPTS - 1:
-                    raise
-                continue
-            return Delivery(credentials, issuance_id, ids)
-        raise AssertionError("unreachable")  # pragma: no cover
+        conn.execute(
+            _INSERT_ISSUANCE,
+            {
+                "id": issuance_id,
+                "authority_id": tenant.authority.id,
+                "offer_id": offer_id,
+                "type_id": type_id,
+                "count": len(credentials),
+                "issued_at": now,
+            },
+        )
+        if options.and_then is not None:
+            options.and_then(conn, issuance_id)
+        ctx.audit_append(
+            conn,
+            actor=options.actor,
+            tenant=tenant,
+            action="credential.issue",
+            subjects=[f"offer:{offer_id}", f"issuance:{issuance_id}", *(f"credential:{i}" for i in recorded)],
+        )
+        return Delivery(credentials, issuance_id, recorded)
+
+    def _choose_and_sign(
+        self,
+        tenant: Tenant,
+        type_id: str,
+        claims: dict[str, Any],
+        holders: Sequence[Holder],
+        *,
+        expires_at: int,
+        conn: Connection,
+    ) -> tuple[list[StatusAllocation], list[str]]:
+        allocations = self.context.statuses.choose(
+            authority_id=tenant.authority.id,
+            credential_issuer=tenant.credential_issuer,
+            count=len(holders),
+            conn=conn,
+        )
+        credentials = self._sign(
+            tenant, type_id, claims, holders, [a.status_claim() for a in allocations], expires_at=expires_at
+        )
+        return allocations, credentials
 
     def _sign(
         self,

@@ -46,11 +46,13 @@ class CNonces:
             except EntryExists:  # pragma: no cover - 192 random bits
                 continue
 
-    def consume(self, nonces: set[str], authority_id: int) -> None:
+    def consume(self, nonces: set[str], authority_id: int, *, store: EphemeralStore | None = None) -> None:
         """Take every nonce (each once); ``invalid_nonce`` when one is unknown, expired, used, or another
-        authority's (§8.3.1.2: "at least one of the key proofs contains an invalid c_nonce value")."""
+        authority's (§8.3.1.2: "at least one of the key proofs contains an invalid c_nonce value"). ``store``: the
+        same store inside the caller's transaction (``SqlEphemeralStore.bound``)."""
+        source = self._store if store is None else store
         for nonce in sorted(nonces):
-            entry = self._store.take(C_NONCE_NS, nonce)
+            entry = source.take(C_NONCE_NS, nonce)
             if entry is None or entry.get("a") != authority_id:
                 raise InvalidNonce(
                     "the c_nonce is unknown, expired or already used; fetch a new one from the nonce endpoint",

@@ -9,15 +9,22 @@ publishes them as Status List Tokens at their ``uri``.
 Issuance picks indexes first (:meth:`StatusAllocator.choose`, reads only), signs the credentials with them, and
 records the entries in the same transaction that marks the offer delivered (:meth:`StatusAllocator.record`): an
 index becomes a credential's only together with the delivery. Two concurrent issuances that picked the same free
-index meet the unique constraint; the loser's transaction rolls back and it picks again.
+index meet the unique constraint; the loser's transaction rolls back and it picks again — or, with
+:meth:`StatusAllocator.try_record` (``INSERT … ON CONFLICT DO NOTHING``), records nothing, keeps its transaction and
+picks again.
+
+A list's ``allocated`` count (how full it is) is not updated by every issuance — that one row would serialise all
+issuance commits — but a block of :data:`RESERVATION_BLOCK` entries at a time per process; indexes are still drawn
+at random from the whole list, so a block says nothing about which indexes a process uses.
 """
 
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -31,8 +38,30 @@ from ssi.encoding import b64url_encode
 __all__ = ["BITS", "IndexSource", "StatusAllocation", "StatusAllocator", "new_credential_id"]
 
 _ATTEMPTS = 5
+#: Status entries a process reserves on a list at once (counted in ``status_list.allocated`` in one short transaction),
+#: so issuances do not each update the list's row: that row would serialise every issuance's commit.
+RESERVATION_BLOCK = 64
 #: Bits per status entry: VALID 0, INVALID 1, SUSPENDED 2 (draft-ietf-oauth-status-list §7.1).
 BITS = 2
+
+
+_ENTRY_COLUMNS = (
+    "status_list_id",
+    "idx",
+    "authority_id",
+    "type_id",
+    "offer_id",
+    "holder_jkt",
+    "issued_at",
+    "expires_at",
+    "status",
+    "credential_id",
+    "issuance_id",
+    "subject_pseudonym",
+)
+_INDEX_USED = sa.select(t.status_entry.c.id).where(
+    t.status_entry.c.status_list_id == sa.bindparam("list_id"), t.status_entry.c.idx == sa.bindparam("idx")
+)
 
 
 class IndexSource(Protocol):
@@ -57,6 +86,9 @@ class StatusAllocation:
     idx: int
     uri: str
     list_id: int = 0
+    #: Counted in ``status_list.allocated`` already (a process's reserved block): :meth:`StatusAllocator.record`
+    #: does not count it again.
+    reserved: bool = False
 
     def status_claim(self) -> dict[str, dict[str, int | str]]:
         return {"status_list": {"idx": self.idx, "uri": self.uri}}
@@ -81,25 +113,88 @@ class StatusAllocator:
         self._capacity = max(1, int(size * fill))
         self._clock = clock
         self._rng: IndexSource = rng or _Secrets()
+        #: Per authority: ``(list id, uri, entries left)`` of this process's reserved block.
+        self._blocks: dict[int, tuple[int, str, int]] = {}
+        self._blocks_lock = threading.Lock()
+        #: Entries reserved per block: :data:`RESERVATION_BLOCK`, fewer on small lists (at most 1/64 of a list's
+        #: capacity, so a list is shared by processes as before; 1 on the tiny lists of tests: no reservation then).
+        self._block = max(1, min(RESERVATION_BLOCK, self._capacity // 64))
+        from sqlalchemy.dialects import postgresql, sqlite
 
-    def choose(self, *, authority_id: int, credential_issuer: str, count: int) -> list[StatusAllocation]:
+        # INSERT … ON CONFLICT is dialect-specific in SQLAlchemy (same semantics on both).
+        self._insert: Any = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        e = t.status_entry
+        self._insert_one = (
+            self._insert(e)
+            .values({name: sa.bindparam(name) for name in _ENTRY_COLUMNS})
+            .on_conflict_do_nothing(index_elements=[e.c.status_list_id, e.c.idx])
+            .returning(e.c.credential_id)
+        )
+
+    def choose(
+        self, *, authority_id: int, credential_issuer: str, count: int, conn: Connection | None = None
+    ) -> list[StatusAllocation]:
         """``count`` distinct random indexes, free right now, all in the authority's current list (a new list is
-        started when they would not fit). Nothing is reserved: :meth:`record` in the issuance transaction does that."""
-        with self._single() as conn:  # the common case: the current list has room; plain reads
-            current = self._current_list(conn, authority_id, credential_issuer, count, create=False)
+        started when they would not fit). Nothing is reserved: :meth:`record` in the issuance transaction does that.
+
+        On large lists the entries are counted against the list's capacity a block at a time
+        (:data:`RESERVATION_BLOCK`, one short transaction per block and process) instead of in every issuance
+        transaction; a block's unused rest (a process that stops) only makes its list count as full a little earlier.
+        ``conn``: run the free-index reads on the caller's connection (no connection of its own)."""
+        if self._block > 1:
+            list_id, uri = self._reserved(authority_id, credential_issuer, count)
+            if conn is not None:
+                return self._pick(conn, list_id, uri, count, reserved=True)
+            with self._single() as own:
+                return self._pick(own, list_id, uri, count, reserved=True)
+        with self._single() as single:  # the common case: the current list has room; plain reads
+            current = self._current_list(single, authority_id, credential_issuer, count, create=False)
             if current is not None:
-                return self._pick(conn, *current, count)
+                return self._pick(single, *current, count)
         for attempt in range(_ATTEMPTS):
             try:
-                with self._engine.begin() as conn:
-                    current = self._current_list(conn, authority_id, credential_issuer, count)
+                with self._engine.begin() as tx:
+                    current = self._current_list(tx, authority_id, credential_issuer, count)
                     assert current is not None  # created when missing or full
-                    return self._pick(conn, *current, count)
+                    return self._pick(tx, *current, count)
             except IntegrityError:
                 # Another instance created the same new list at the same moment: use theirs.
                 if attempt == _ATTEMPTS - 1:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _reserved(self, authority_id: int, credential_issuer: str, count: int) -> tuple[int, str]:
+        """``count`` entries from this process's block on the authority's current list (a new block when the block
+        has fewer left: the rest of the old one stays unused)."""
+        with self._blocks_lock:
+            block = self._blocks.get(authority_id)
+            if block is not None and block[2] >= count:
+                self._blocks[authority_id] = (block[0], block[1], block[2] - count)
+                return block[0], block[1]
+            size = max(count, self._block)
+            for attempt in range(_ATTEMPTS):
+                try:
+                    with self._engine.begin() as tx:
+                        current = self._current_list(tx, authority_id, credential_issuer, size)
+                        assert current is not None
+                        list_id, uri = current
+                        sl = t.status_list
+                        # Counted only while it still fits (another process may have filled the list meanwhile).
+                        counted = tx.execute(
+                            sa.update(sl)
+                            .where(
+                                sl.c.id == list_id, sa.or_(sl.c.allocated + size <= sl.c.capacity, sl.c.allocated == 0)
+                            )
+                            .values(allocated=sl.c.allocated + size)
+                        ).rowcount
+                    if counted == 1:
+                        self._blocks[authority_id] = (list_id, uri, size - count)
+                        return list_id, uri
+                except IntegrityError:
+                    # Another instance created the same new list at the same moment: use theirs.
+                    if attempt == _ATTEMPTS - 1:
+                        raise
+            raise RuntimeError("could not reserve status list entries (lists filling up concurrently); try again")
 
     def record(
         self,
@@ -116,38 +211,112 @@ class StatusAllocator:
     ) -> list[str]:
         """Insert the entries in the caller's transaction; their credential ids. ``IntegrityError`` when an index
         was taken meanwhile (the caller's transaction is then void: roll back, :meth:`choose` again)."""
-        now = self._clock()
         ids = [new_credential_id() for _ in allocations]
-        conn.execute(
-            sa.insert(t.status_entry),
-            [
-                {
-                    "status_list_id": allocation.list_id,
-                    "idx": allocation.idx,
-                    "authority_id": authority_id,
-                    "type_id": type_id,
-                    "offer_id": offer_id,
-                    "holder_jkt": jkt,
-                    "issued_at": now,
-                    "expires_at": expires_at,
-                    "status": 0,
-                    "credential_id": credential_id,
-                    "issuance_id": issuance_id,
-                    "subject_pseudonym": subject_pseudonym,
-                }
-                for allocation, jkt, credential_id in zip(allocations, holder_thumbprints, ids, strict=True)
-            ],
+        rows = self._rows(
+            allocations,
+            ids,
+            authority_id=authority_id,
+            type_id=type_id,
+            offer_id=offer_id,
+            holder_thumbprints=holder_thumbprints,
+            expires_at=expires_at,
+            issuance_id=issuance_id,
+            subject_pseudonym=subject_pseudonym,
         )
+        conn.execute(sa.insert(t.status_entry), rows)
+        self._count(conn, allocations)
+        return ids
+
+    def try_record(
+        self,
+        conn: Connection,
+        allocations: Sequence[StatusAllocation],
+        *,
+        authority_id: int,
+        type_id: str,
+        offer_id: str | None,
+        holder_thumbprints: Sequence[str],
+        expires_at: float | None,
+        issuance_id: str | None = None,
+        subject_pseudonym: str | None = None,
+    ) -> list[str] | None:
+        """:meth:`record`, but an index taken meanwhile (by a concurrent issuance; ``INSERT … ON CONFLICT DO
+        NOTHING`` waits for that one's commit) leaves the caller's transaction usable: nothing is recorded and the
+        answer is ``None`` (choose again). One statement on the common path."""
+        ids = [new_credential_id() for _ in allocations]
+        rows = self._rows(
+            allocations,
+            ids,
+            authority_id=authority_id,
+            type_id=type_id,
+            offer_id=offer_id,
+            holder_thumbprints=holder_thumbprints,
+            expires_at=expires_at,
+            issuance_id=issuance_id,
+            subject_pseudonym=subject_pseudonym,
+        )
+        e = t.status_entry
+        if len(rows) == 1:  # the common case: one statement built once
+            inserted = len(conn.execute(self._insert_one, rows[0]).all())
+        else:
+            statement = (
+                self._insert(e)
+                .values(rows)
+                .on_conflict_do_nothing(index_elements=[e.c.status_list_id, e.c.idx])
+                .returning(e.c.credential_id)
+            )
+            inserted = len(conn.execute(statement).all())  # (rowcount is not reported for INSERT on every driver)
+        if inserted != len(rows):
+            if inserted:
+                conn.execute(sa.delete(e).where(e.c.credential_id.in_(ids)))
+            return None
+        self._count(conn, allocations)
+        return ids
+
+    def _rows(
+        self,
+        allocations: Sequence[StatusAllocation],
+        ids: Sequence[str],
+        *,
+        authority_id: int,
+        type_id: str,
+        offer_id: str | None,
+        holder_thumbprints: Sequence[str],
+        expires_at: float | None,
+        issuance_id: str | None,
+        subject_pseudonym: str | None,
+    ) -> list[dict[str, object]]:
+        now = self._clock()
+        return [
+            {
+                "status_list_id": allocation.list_id,
+                "idx": allocation.idx,
+                "authority_id": authority_id,
+                "type_id": type_id,
+                "offer_id": offer_id,
+                "holder_jkt": jkt,
+                "issued_at": now,
+                "expires_at": expires_at,
+                "status": 0,
+                "credential_id": credential_id,
+                "issuance_id": issuance_id,
+                "subject_pseudonym": subject_pseudonym,
+            }
+            for allocation, jkt, credential_id in zip(allocations, holder_thumbprints, ids, strict=True)
+        ]
+
+    def _count(self, conn: Connection, allocations: Sequence[StatusAllocation]) -> None:
+        """Count the entries not counted with a reserved block in their list's ``allocated``."""
         per_list: dict[int, int] = {}
         for allocation in allocations:
-            per_list[allocation.list_id] = per_list.get(allocation.list_id, 0) + 1
+            if not allocation.reserved:
+                per_list[allocation.list_id] = per_list.get(allocation.list_id, 0) + 1
         for list_id, added in sorted(per_list.items()):
             conn.execute(
                 sa.update(t.status_list)
                 .where(t.status_list.c.id == list_id)
                 .values(allocated=t.status_list.c.allocated + added)
             )
-        return ids
 
     def allocate(
         self,
@@ -182,13 +351,15 @@ class StatusAllocator:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _pick(self, conn: Connection, list_id: int, uri: str, count: int) -> list[StatusAllocation]:
+    def _pick(
+        self, conn: Connection, list_id: int, uri: str, count: int, *, reserved: bool = False
+    ) -> list[StatusAllocation]:
         picked: list[StatusAllocation] = []
         taken: set[int] = set()
         for _ in range(count):
             idx = self._free_index(conn, list_id, taken)
             taken.add(idx)
-            picked.append(StatusAllocation(idx=idx, uri=uri, list_id=list_id))
+            picked.append(StatusAllocation(idx=idx, uri=uri, list_id=list_id, reserved=reserved))
         return picked
 
     def _free_index(self, conn: Connection, list_id: int, taken: set[int]) -> int:
@@ -196,11 +367,7 @@ class StatusAllocator:
             idx = self._rng.randbelow(self._size)
             if idx in taken:
                 continue
-            used = conn.execute(
-                sa.select(t.status_entry.c.id).where(
-                    t.status_entry.c.status_list_id == list_id, t.status_entry.c.idx == idx
-                )
-            ).first()
+            used = conn.execute(_INDEX_USED, {"list_id": list_id, "idx": idx}).first()
             if used is None:
                 return idx
 

@@ -141,6 +141,37 @@ class ApiKeyRecord:
         }
 
 
+#: Built once (statement construction costs more CPU than its execution's Python side on the hot paths).
+_OFFER_CLAIMS = sa.select(t.offer.c.claims, t.offer.c.subject_pseudonym).where(
+    t.offer.c.id == sa.bindparam("offer_id"),
+    t.offer.c.state == sa.bindparam("state"),
+    t.offer.c.expires_at > sa.bindparam("now"),
+)
+_DELIVER_OFFER = (
+    sa.update(t.offer)
+    .where(
+        t.offer.c.id == sa.bindparam("offer_id"),
+        t.offer.c.state == sa.bindparam("source"),
+        t.offer.c.expires_at > sa.bindparam("now"),
+    )
+    .values(
+        state="delivered",
+        claims=None,
+        delivered_at=sa.bindparam("delivered_at"),
+        credentials_issued=sa.bindparam("count"),
+    )
+)
+_REDEEM_OFFER = (
+    sa.update(t.offer)
+    .where(
+        t.offer.c.id == sa.bindparam("offer_id"),
+        t.offer.c.state == "offered",
+        t.offer.c.expires_at > sa.bindparam("now"),
+    )
+    .values(state="redeemed", redeemed_at=sa.bindparam("redeemed_at"))
+)
+
+
 def split_api_key(key: str) -> tuple[str, str]:
     """``(key id, secret)``. Keys govssi generates carry their id (``gsk_<id>_<secret>``); a key chosen by an operator
     (``GOVSSI_ISSUER_BOOTSTRAP_KEY``: 16-200 printable ASCII characters) is found by a hash prefix instead."""
@@ -401,44 +432,37 @@ class IssuerStorage:
         with self._single() as own:
             yield own
 
-    def _transition(
-        self, offer_id: str, source: str, target: str, conn: Connection | None = None, **values: Any
-    ) -> bool:
-        now = self._clock()
-        with self._statement(conn) as tx:  # one conditional UPDATE
-            changed = tx.execute(
-                sa.update(t.offer)
-                .where(t.offer.c.id == offer_id, t.offer.c.state == source, t.offer.c.expires_at > now)
-                .values(state=target, **values)
-            ).rowcount
-        return changed == 1
-
     def redeem_offer(self, offer_id: str, *, conn: Connection | None = None) -> bool:
         """``offered`` → ``redeemed`` (its pre-authorized code was exchanged for an access token); ``False`` when the
         offer is not in that state or has expired."""
-        return self._transition(offer_id, "offered", "redeemed", conn, redeemed_at=self._clock())
+        now = self._clock()
+        with self._statement(conn) as tx:  # one conditional UPDATE
+            changed = tx.execute(_REDEEM_OFFER, {"offer_id": offer_id, "now": now, "redeemed_at": now}).rowcount
+        return changed == 1
 
     def offer_claims(self, offer_id: str, state: str) -> dict[str, Any] | None:
         """The claim values of an offer in ``state`` that has not expired, or ``None``."""
-        with self._single() as conn:
-            claims = conn.execute(
-                sa.select(t.offer.c.claims).where(
-                    t.offer.c.id == offer_id, t.offer.c.state == state, t.offer.c.expires_at > self._clock()
-                )
-            ).scalar()
-        if claims is None:
+        found = self.offer_claims_and_pseudonym(offer_id, state)
+        return None if found is None else found[0]
+
+    def offer_claims_and_pseudonym(
+        self, offer_id: str, state: str, conn: Connection | None = None
+    ) -> tuple[dict[str, Any], str | None] | None:
+        """The claim values and the subject pseudonym of an offer in ``state`` that has not expired (one read), or
+        ``None``; ``conn``: in the caller's transaction."""
+        with self._statement(conn) as tx:
+            row = tx.execute(_OFFER_CLAIMS, {"offer_id": offer_id, "state": state, "now": self._clock()}).first()
+        if row is None or row[0] is None:
             return None
-        value: dict[str, Any] = json.loads(claims)
-        return value
+        value: dict[str, Any] = json.loads(row[0])
+        return value, row[1]
 
     def deliver_offer(self, conn: Connection, offer_id: str, source: str, count: int) -> bool:
         """``source`` → ``delivered`` in the caller's transaction, claims deleted; ``False`` when the offer is not
         in ``source`` (another request delivered it) or has expired. The one gate against issuing twice."""
         now = self._clock()
         changed = conn.execute(
-            sa.update(t.offer)
-            .where(t.offer.c.id == offer_id, t.offer.c.state == source, t.offer.c.expires_at > now)
-            .values(state="delivered", claims=None, delivered_at=now, credentials_issued=count)
+            _DELIVER_OFFER, {"offer_id": offer_id, "source": source, "now": now, "delivered_at": now, "count": count}
         ).rowcount
         return changed == 1
 
