@@ -153,3 +153,69 @@ def test_a_query_without_multiple_is_answered_with_one_credential_whatever_the_f
     again = web.send(page, **{"use:pid": [web.first, web.second]})
     assert again.status_code == 200  # the radio's first value is taken, never two
     assert len(_family_names(web.verifier.result(created["session"]))) == 1
+
+
+def _query_with_optional_locality() -> dict[str, Any]:
+    """§6.4.1 ``claim_sets``: family name, birth date and locality preferred, without locality accepted."""
+    return {
+        "credentials": [
+            {
+                "id": "pid",
+                "format": "dc+sd-jwt",
+                "meta": {"vct_values": [PID]},
+                "claims": [
+                    {"id": "fn", "path": ["family_name"]},
+                    {"id": "bd", "path": ["birthdate"]},
+                    {"id": "loc", "path": ["address", "locality"]},
+                ],
+                "claim_sets": [["fn", "bd", "loc"], ["fn", "bd"]],
+            }
+        ]
+    }
+
+
+def _optional_boxes(html: str) -> list[tuple[str, str]]:
+    return re.findall(r'<input type="checkbox" name="(claim:pid[^"]*)" value="([^"]+)"', html)
+
+
+def test_candidates_with_different_optional_claims_each_offer_their_own(web: Web) -> None:
+    """§6.4.1: a claim in some ``claim_sets`` alternatives only is optional — but only for a credential that can
+    satisfy such an alternative. MUSTERMANN's PID has a locality, GABLER's none: the optional locality is offered
+    under MUSTERMANN's PID alone (its box named for that credential), GABLER's lists its claims as required."""
+    created = web.verifier.create(_query_with_optional_locality())
+    page = web.consent(created["authorization_request"])
+    assert page.status_code == 200, page.text
+    assert _optional_boxes(page.text) == [(f"claim:pid:{web.first}", "loc")]
+
+
+@pytest.mark.parametrize("share", [True, False])
+def test_the_optional_claim_of_the_chosen_candidate_follows_its_box(web: Web, share: bool) -> None:
+    created = web.verifier.create(_query_with_optional_locality())
+    page = web.consent(created["authorization_request"])
+    fields: dict[str, Any] = {"use:pid": web.first}
+    if share:
+        fields[f"claim:pid:{web.first}"] = "loc"
+    assert web.send(page, **fields).status_code == 200
+    result = web.verifier.result(created["session"])
+    (item,) = result["credentials"]["pid"]
+    assert item["claims"]["family_name"] == "MUSTERMANN"
+    assert ("address" in item["claims"]) is share
+
+
+def test_a_box_checked_under_the_other_candidate_discloses_nothing_more(web: Web) -> None:
+    """The locality box belongs to MUSTERMANN's PID; choosing GABLER's with that box still checked sends GABLER's
+    PID under the alternative it satisfies, nothing else."""
+    created = web.verifier.create(_query_with_optional_locality())
+    page = web.consent(created["authorization_request"])
+    assert web.send(page, **{"use:pid": web.second, f"claim:pid:{web.first}": "loc"}).status_code == 200
+    (item,) = web.verifier.result(created["session"])["credentials"]["pid"]
+    assert item["claims"]["family_name"] == "GABLER" and "address" not in item["claims"]
+
+
+def test_candidates_alike_share_one_list_of_optional_claims(web: Web) -> None:
+    """Where every candidate offers the same claims (both PIDs have a birth date), one shared list, as before."""
+    query = _query_with_optional_locality()
+    query["credentials"][0]["claims"][2] = {"id": "loc", "path": ["given_name"]}
+    created = web.verifier.create(query)
+    page = web.consent(created["authorization_request"])
+    assert _optional_boxes(page.text) == [("claim:pid", "loc")]

@@ -306,16 +306,21 @@ def consent_model(proposal: Proposal, wallet: Wallet, lang: str) -> dict[str, An
         candidates = []
         for credential_id in choice.candidates:
             stored = wallet.credential(credential_id)
+            rows = _claim_rows(proposal, choice.query_id, stored, lang)
             candidates.append(
                 {
                     "id": credential_id,
                     "name": stored.name(lang),
                     "issuer": stored.issuer_name(lang),
                     "expires_at": stored.expires_at,
-                    "values": [r for r in _claim_rows(proposal, choice.query_id, stored, lang) if r["value"]],
+                    "values": [r for r in rows if r["value"]],
+                    "claims": rows,
                 }
             )
-        claims = _claim_rows(proposal, choice.query_id, wallet.credential(choice.candidates[0]), lang)
+        # Candidates can satisfy different claim_sets alternatives (§6.4.1): one holds an optional claim another
+        # lacks. Then each candidate lists its own claims (its checkboxes named per credential), so that what the
+        # screen offers is what the chosen credential would disclose.
+        shapes = {tuple((r["name"], r["required"]) for r in c["claims"]) for c in candidates}
         queries.append(
             {
                 "id": choice.query_id,
@@ -323,7 +328,8 @@ def consent_model(proposal: Proposal, wallet: Wallet, lang: str) -> dict[str, An
                 "multiple": choice.multiple,
                 "candidates": candidates,
                 "show_values": len(candidates) == 1,
-                "claims": claims,
+                "claims": candidates[0]["claims"],
+                "claims_per_candidate": len(shapes) > 1,
             }
         )
     return {
@@ -359,7 +365,12 @@ def _choice(proposal: Proposal, data: Mapping[str, list[str]]) -> dict[str, Any]
             credentials[query.query_id] = picked[0]
         used = proposal.candidates_for(query.query_id, credentials.get(query.query_id))  # DcqlError: shown
         if any(not c.required for credential_id in used for c in proposal.claims(query.query_id, credential_id)):
-            disclose[query.query_id] = data.get(f"claim:{query.query_id}", [])
+            # the shared list (``claim:<query>``) or, where candidates differ, each used credential's own
+            # (``claim:<query>:<credential>``); a claim left checked under a credential not used counts for nothing
+            checked = list(data.get(f"claim:{query.query_id}", []))
+            for credential_id in used:
+                checked.extend(data.get(f"claim:{query.query_id}:{credential_id}", []))
+            disclose[query.query_id] = list(dict.fromkeys(checked))
     return {"include": include, "credentials": credentials, "disclose": disclose}
 
 
