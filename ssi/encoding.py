@@ -163,7 +163,8 @@ def json_loads(data: str | bytes) -> Any:
         raise EncodingError("malformed JSON: JSONDecodeError", reason="bad_json") from None
     except (ValueError, TypeError) as exc:
         raise EncodingError(f"malformed JSON: {exc.__class__.__name__}", reason="bad_json") from None
-    if "\\u" in data and _SURROGATE_ESCAPE.search(data) and _has_surrogate(result):  # no escape: no regex pass
+    # no backslash, no escape: a one-character search (memchr) rules out most texts before the substring search
+    if "\\" in data and "\\u" in data and _SURROGATE_ESCAPE.search(data) and _has_surrogate(result):
         raise EncodingError("JSON string contains a lone surrogate escape", reason="bad_utf8")
     return result
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -105,6 +105,27 @@ def jwk_thumbprint(jwk: Mapping[str, Any], hash_name: str = "sha256") -> str:
     return b64url_encode(digest)
 
 
+#: Imported public keys by their ``(kty, crv, x, y, alg)`` member values (``y`` and ``alg`` may be ``None`` for
+#: absent). Only successful imports of plain ``dict`` JWKs whose members are exactly ``str`` are kept, so a key is
+#: found only for the very member values it was imported from; emptied when full (at most _JWK_CACHE_SIZE keys).
+#: A ``PublicKey`` is immutable, so sharing one between callers is safe.
+_JWK_CACHE: dict[tuple[str, str, str, str | None, str | None], PublicKey] = {}
+_JWK_CACHE_SIZE = 256
+#: Whether a ``cryptography`` public key class is an EC key: ``isinstance`` against the ABC costs a Python-level
+#: ``__instancecheck__`` on every signature; there are only a handful of key classes.
+_IS_EC_PUBLIC_KEY: dict[type, bool] = {}
+
+
+def _jwk_cache_key(jwk: dict[str, Any]) -> tuple[str, str, str, str | None, str | None] | None:
+    """The members an import depends on, or ``None`` when one is not exactly a ``str`` (not cached then)."""
+    kty, crv, x, y, alg = jwk.get("kty"), jwk.get("crv"), jwk.get("x"), jwk.get("y"), jwk.get("alg")
+    if type(kty) is not str or type(crv) is not str or type(x) is not str:
+        return None
+    if (y is not None and type(y) is not str) or (alg is not None and type(alg) is not str):
+        return None
+    return (kty, crv, x, y, alg)
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class PublicKey:
     """A verification key. Construct with :meth:`from_jwk` or from a :class:`PrivateKey`."""
@@ -116,7 +137,26 @@ class PublicKey:
 
     @classmethod
     def from_jwk(cls, jwk: Mapping[str, Any]) -> PublicKey:
-        """Import a public JWK strictly. Private members (``d``) are ignored, never used."""
+        """Import a public JWK strictly. Private members (``d``) are ignored, never used.
+
+        The result depends on ``kty``, ``crv``, ``x``, ``y`` and ``alg`` only, so a key imported before is taken from
+        :data:`_JWK_CACHE` (keyed by exactly those member values) instead of decoding and checking the point again;
+        a verifier sees the same holder key (``cnf.jwk``) in every presentation of a credential.
+        """
+        if type(jwk) is dict:
+            key = _jwk_cache_key(jwk)
+            if key is not None:
+                cached = _JWK_CACHE.get(key)
+                if cached is None:
+                    cached = cls._import_jwk(jwk)
+                    if len(_JWK_CACHE) >= _JWK_CACHE_SIZE:
+                        _JWK_CACHE.clear()
+                    _JWK_CACHE[key] = cached
+                return cached
+        return cls._import_jwk(jwk)
+
+    @classmethod
+    def _import_jwk(cls, jwk: Mapping[str, Any]) -> PublicKey:
         if not isinstance(jwk, (dict, Mapping)):  # a dict is decided before the (slower) ABC check
             raise KeyError_("JWK must be a JSON object", reason="invalid_jwk")
         kty, crv = jwk.get("kty"), jwk.get("crv")
@@ -209,13 +249,17 @@ class PublicKey:
         if len(signature) != 64:  # both ECDSA-256 (R || S) and Ed25519 signatures are 64 octets
             raise InvalidSignature("signature must be 64 octets")
         key = self.key
+        is_ec = _IS_EC_PUBLIC_KEY.get(type(key))
+        if is_ec is None:  # the first key of its class: one ABC check, remembered for the class
+            is_ec = _IS_EC_PUBLIC_KEY[type(key)] = isinstance(key, ec.EllipticCurvePublicKey)
         try:
-            if isinstance(key, ec.EllipticCurvePublicKey):
+            if is_ec:
                 # RFC 7518 §3.4: R and S as 32-octet big-endian integers, concatenated; OpenSSL takes them as DER.
                 r, s = int.from_bytes(signature[:_EC_SIZE], "big"), int.from_bytes(signature[_EC_SIZE:], "big")
-                key.verify(encode_dss_signature(r, s), data, _ECDSA_SHA256)
+                cast(ec.EllipticCurvePublicKey, key).verify(encode_dss_signature(r, s), data, _ECDSA_SHA256)
             else:
-                key.verify(signature, data)  # RFC 8037 §3.1: Ed25519 signatures are used as they are
+                # RFC 8037 §3.1: Ed25519 signatures are used as they are
+                cast(ed25519.Ed25519PublicKey, key).verify(signature, data)
         except _CryptoInvalidSignature:
             raise InvalidSignature("signature does not verify") from None
 

@@ -79,6 +79,7 @@ class _Walk:
     def obj(self, node: dict[str, Any], path: ClaimPath, depth: int, parent: str | None) -> dict[str, Any]:
         out: dict[str, Any] = {}
         child_depth = depth + 1
+        leaf_too_deep = child_depth > self.max_depth  # what value() decides for a leaf one level down
         for key, val in node.items():
             if key in _SPECIAL_KEYS:
                 if key == SD_KEY:
@@ -93,7 +94,7 @@ class _Walk:
                     raise SdJwtError("'_sd_alg' is only allowed at the top level (§4.1.1)", reason="misplaced_sd_alg")
             if isinstance(val, (dict, list)):
                 out[key] = self.value(val, (*path, key), child_depth, parent)
-            elif child_depth > self.max_depth:
+            elif leaf_too_deep:
                 raise self._too_deep()
             else:
                 out[key] = val  # a leaf: nothing to walk, no path to build
@@ -128,7 +129,13 @@ class _Walk:
                 )
             child = (*path, name)
             self.disclosed.append(DisclosedClaim(child, disclosure, d, parent))
-            out[name] = self.value(disclosure.value, child, child_depth, d)
+            value = disclosure.value
+            if isinstance(value, (dict, list)):
+                out[name] = self.value(value, child, child_depth, d)
+            elif leaf_too_deep:
+                raise self._too_deep()
+            else:
+                out[name] = value  # a leaf, as value() would return it after its depth check
         return out
 
     def array(self, node: list[Any], path: ClaimPath, depth: int, parent: str | None) -> list[Any]:

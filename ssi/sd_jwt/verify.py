@@ -29,6 +29,8 @@ from ssi.sd_jwt._serialization import SdJwtParts, split_compact, split_json
 
 #: HAIP 1.0: ES256 is the algorithm every party must support. Callers widen the allowlist deliberately.
 DEFAULT_ALGORITHMS = frozenset({"ES256"})
+#: The validity claims ``check_time_claims`` reads (RFC 7519 §4.1.4-4.1.6).
+_TIME_CLAIMS = frozenset({"exp", "nbf", "iat"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,10 +210,8 @@ def verify_with_typ(
     processed = process_payload(payload, parts.disclosures, max_depth=policy.max_depth)
     now = clock()
     # §7.1 step 6: validity claims in the processed payload; required ones must be present
-    check_time_claims(
-        processed.claims, now=now, skew=policy.skew, require=policy.required_claims & {"exp", "nbf", "iat"}
-    )
-    for name in policy.required_claims - {"exp", "nbf", "iat"}:
+    check_time_claims(processed.claims, now=now, skew=policy.skew, require=policy.required_claims & _TIME_CLAIMS)
+    for name in policy.required_claims - _TIME_CLAIMS:
         if name not in processed.claims:
             raise SdJwtError(f"required claim {name!r} is missing (§7.1 step 6)", reason=f"missing_{name}")
     kb_claims = None
