@@ -30,6 +30,17 @@ instances — never fork the chain: SQLite takes the write lock first (``BEGIN I
 table in ``SHARE ROW EXCLUSIVE`` mode (writers queue, readers and :meth:`AuditLog.verify` do not wait); on any other
 database a clash on the ``seq`` primary key is retried.
 
+**The outbox.** Under that lock appends are one at a time across all writers, and inside a caller's transaction the
+lock is held until the caller commits, so every commit that records an audit entry waits for the one before it. With an
+outbox table (:func:`define_audit_outbox_table`) :meth:`AuditLog.record` instead adds the entry's fields (without
+``seq``, ``prev_hash``, ``hash``) to the outbox in the caller's transaction — an insert, no lock: the entry commits
+with what it records or not at all, exactly as before — and :meth:`AuditLog.sequence` links committed outbox rows into
+the chain later, under the lock, in one transaction that also deletes them from the outbox (a crash in between leaves
+them in the outbox for the next run: an entry is chained exactly once). ``seq`` is then the order in which entries
+were chained, close to their commit order; ``time`` is when they were recorded. Every reader of the log
+(:meth:`AuditLog.head`, :meth:`AuditLog.entries`, :meth:`AuditLog.verify`, :meth:`AuditLog.anchor`) sequences the
+outbox first, so it sees every committed entry in the chain; services also sequence in the background.
+
 The table is :data:`audit_log` in :data:`metadata` (or :func:`define_audit_table` on a service's own metadata, so its
 Alembic migrations create it); :func:`append_only_guard_sql` gives triggers that refuse ``UPDATE`` and ``DELETE``.
 ``govssi issuer audit verify`` calls :func:`verify_audit_log`.
@@ -40,6 +51,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import logging
 import re
 import threading
 import time
@@ -61,11 +73,14 @@ __all__ = [
     "AuditVerification",
     "append_only_guard_sql",
     "audit_log",
+    "define_audit_outbox_table",
     "define_audit_table",
     "entry_hash",
     "metadata",
     "verify_audit_log",
 ]
+
+_log = logging.getLogger("govssi.audit")
 
 GENESIS_HASH = "0" * 64
 _DOMAIN = b"govssi-audit-v1\n"
@@ -89,6 +104,21 @@ def define_audit_table(metadata: sa.MetaData, name: str = "audit_log") -> sa.Tab
         sa.Column("subjects", sa.Text, nullable=False),  # the canonical JSON array
         sa.Column("prev_hash", sa.String(64), nullable=False),
         sa.Column("hash", sa.String(64), nullable=False, unique=True),
+    )
+
+
+def define_audit_outbox_table(metadata: sa.MetaData, name: str = "audit_outbox") -> sa.Table:
+    """The outbox of entries recorded but not yet chained (:meth:`AuditLog.record`, :meth:`AuditLog.sequence`):
+    the fields of an entry without ``seq``, ``prev_hash`` and ``hash``, in the order they were recorded (``id``)."""
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+        sa.Column("time", sa.String(32), nullable=False),
+        sa.Column("actor", sa.String(_MAX_ID), nullable=False),
+        sa.Column("authority", sa.String(_MAX_ID), nullable=False),
+        sa.Column("action", sa.String(_MAX_ACTION), nullable=False),
+        sa.Column("subjects", sa.Text, nullable=False),  # the canonical JSON array
     )
 
 
@@ -226,9 +256,21 @@ class AuditLog:
     The table must exist: services create it with their migrations; :meth:`create_table` is for tools and tests.
     """
 
-    def __init__(self, engine: Engine, *, table: sa.Table = audit_log, clock: Clock = time.time) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        table: sa.Table = audit_log,
+        clock: Clock = time.time,
+        outbox: sa.Table | None = None,
+    ) -> None:
         self._engine = engine
         self._table = table
+        #: Entries recorded in callers' transactions wait here for :meth:`sequence` (``None``: no outbox).
+        self._outbox = outbox
+        self._outbox_insert = None if outbox is None else outbox.insert()
+        #: Set by :meth:`record`; a background sequencer may wait on it.
+        self.recorded = threading.Event()
         self._clock = clock
         self._dialect = engine.dialect.name
         # Threads of this process queue here rather than in the database (and an in-memory SQLite database, whose
@@ -262,12 +304,7 @@ class AuditLog:
         (on SQLite the write lock is then held already; on PostgreSQL the table lock is held until the commit, so
         it should be short).
         """
-        if not isinstance(action, str) or len(action) > _MAX_ACTION or not _ACTION.fullmatch(action):
-            raise ValueError("audit action must be a dotted lower-case name such as 'credential.revoke'")
-        actor, authority = _identifier(actor, "actor"), _identifier(authority, "authority")
-        subject_list = [_identifier(s, "subject") for s in subjects]
-        if len(subject_list) > _MAX_SUBJECTS:
-            raise ValueError(f"at most {_MAX_SUBJECTS} subjects per audit entry")
+        actor, authority, action, subject_list = _checked(actor, authority, action, subjects)
         if connection is not None:
             with self._local:
                 return self._append_locked(connection, actor, authority, action, subject_list)
@@ -283,6 +320,111 @@ class AuditLog:
                 if attempt == _APPEND_ATTEMPTS:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def record(
+        self,
+        *,
+        actor: str,
+        authority: str,
+        action: str,
+        subjects: Iterable[str] = (),
+        connection: Connection,
+    ) -> None:
+        """Record one entry in ``connection``'s transaction (committed or rolled back with it). With an outbox: one
+        insert into the outbox, no lock — :meth:`sequence` chains it after the commit; without: :meth:`append`."""
+        if self._outbox_insert is None:
+            self.append(actor=actor, authority=authority, action=action, subjects=subjects, connection=connection)
+            return
+        actor, authority, action, subject_list = _checked(actor, authority, action, subjects)
+        connection.execute(
+            self._outbox_insert,
+            {
+                "time": _rfc3339(self._clock()),
+                "actor": actor,
+                "authority": authority,
+                "action": action,
+                "subjects": _canonical(subject_list).decode("utf-8"),
+            },
+        )
+        self.recorded.set()
+
+    def sequence(self, *, batch: int = 500) -> int:
+        """Chain the outbox's committed entries (oldest first, ``batch`` per transaction) and return how many. Each
+        batch is one transaction under the append lock: the entries are inserted into the chain and deleted from the
+        outbox together. Without an outbox: 0."""
+        if self._outbox is None:
+            return 0
+        o, t = self._outbox, self._table
+        with self._engine.connect() as conn:  # the common case for readers: nothing waiting, no lock taken
+            if conn.execute(sa.select(o.c.id).limit(1)).first() is None:
+                return 0
+        total = 0
+        while True:
+            with self._local, self._engine.connect() as conn:
+                self._lock(conn)
+                rows = conn.execute(sa.select(o).order_by(o.c.id).limit(batch)).all()
+                if not rows:
+                    conn.rollback()
+                    return total
+                last = conn.execute(sa.select(t.c.seq, t.c.hash).order_by(t.c.seq.desc()).limit(1)).first()
+                seq, prev_hash = (0, GENESIS_HASH) if last is None else (int(last[0]), str(last[1]))
+                chained = []
+                for row in rows:
+                    seq += 1
+                    subjects = json.loads(row.subjects)
+                    digest = entry_hash(
+                        seq=seq,
+                        time=row.time,
+                        actor=row.actor,
+                        authority=row.authority,
+                        action=row.action,
+                        subjects=subjects,
+                        prev_hash=prev_hash,
+                    )
+                    chained.append(
+                        {
+                            "seq": seq,
+                            "time": row.time,
+                            "actor": row.actor,
+                            "authority": row.authority,
+                            "action": row.action,
+                            "subjects": row.subjects,
+                            "prev_hash": prev_hash,
+                            "hash": digest,
+                        }
+                    )
+                    prev_hash = digest
+                conn.execute(t.insert(), chained)
+                conn.execute(sa.delete(o).where(o.c.id.in_([row.id for row in rows])))
+                conn.commit()
+            total += len(rows)
+            if len(rows) < batch:
+                return total
+
+    def pending(self) -> int:
+        """Entries recorded and committed but not chained yet (0 without an outbox)."""
+        if self._outbox is None:
+            return 0
+        with self._engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(self._outbox)).scalar_one())
+
+    def run_sequencer(self, stop: threading.Event, *, interval: float = 0.5) -> None:
+        """Chain recorded entries in the background until ``stop`` is set: after each :meth:`record` in this process
+        (at most every ``interval`` seconds, so entries are chained in batches) and every few seconds anyway (entries
+        other processes left behind, e.g. after a crash). A final round runs when ``stop`` is set."""
+        while not stop.is_set():
+            self.recorded.wait(5.0)
+            if stop.wait(interval):
+                break
+            self.recorded.clear()
+            try:
+                self.sequence()
+            except Exception:  # the next round retries; readers sequence as well
+                _log.exception("audit outbox sequencing failed")
+        try:
+            self.sequence()
+        except Exception:
+            _log.exception("audit outbox sequencing failed")
 
     def _lock(self, conn: Connection) -> None:
         if self._dialect == "sqlite":
@@ -326,6 +468,7 @@ class AuditLog:
 
     def head(self) -> AuditHead:
         """The current head as stored (not verified; :meth:`verify` returns the verified one)."""
+        self.sequence()
         t = self._table
         with self._engine.connect() as conn:
             last = conn.execute(sa.select(t.c.seq, t.c.hash).order_by(t.c.seq.desc()).limit(1)).first()
@@ -333,6 +476,7 @@ class AuditLog:
 
     def entries(self, *, after_seq: int = 0, limit: int = 100) -> list[AuditEntry]:
         """Up to ``limit`` entries with ``seq > after_seq``, oldest first (for listing and export; not verified)."""
+        self.sequence()
         t = self._table
         with self._engine.connect() as conn:
             rows = conn.execute(sa.select(t).where(t.c.seq > after_seq).order_by(t.c.seq).limit(limit)).all()
@@ -355,8 +499,10 @@ class AuditLog:
         3. each ``hash`` is the SHA-256 of the entry's canonical encoding (any changed field breaks it);
         4. with ``trusted_head`` (kept outside the database): the log reaches ``trusted_head.seq`` and the entry
            there has ``trusted_head.hash`` — a cut-off tail or a consistently rewritten chain fails here.
-        The whole scan reads one snapshot (one statement), so appends running meanwhile do not disturb it.
+        The whole scan reads one snapshot (one statement), so appends running meanwhile do not disturb it. Entries
+        waiting in the outbox are chained first.
         """
+        self.sequence()
         t = self._table
         count, prev, expected_seq = 0, GENESIS_HASH, 1
         bad: tuple[int, str] | None = None
@@ -381,6 +527,16 @@ class AuditLog:
         if bad is not None:
             return AuditVerification(False, count, bad[0], bad[1], head)
         return AuditVerification(True, count, None, None, head)
+
+
+def _checked(actor: str, authority: str, action: str, subjects: Iterable[str]) -> tuple[str, str, str, list[str]]:
+    if not isinstance(action, str) or len(action) > _MAX_ACTION or not _ACTION.fullmatch(action):
+        raise ValueError("audit action must be a dotted lower-case name such as 'credential.revoke'")
+    actor, authority = _identifier(actor, "actor"), _identifier(authority, "authority")
+    subject_list = [_identifier(s, "subject") for s in subjects]
+    if len(subject_list) > _MAX_SUBJECTS:
+        raise ValueError(f"at most {_MAX_SUBJECTS} subjects per audit entry")
+    return actor, authority, action, subject_list
 
 
 def _entry(row: Any) -> AuditEntry:
@@ -429,8 +585,9 @@ def verify_audit_log(
     """Verify the audit log in the database at ``database_url`` — the body of ``govssi issuer audit verify``.
 
     Returns ``{"ok", "entries", "first_bad_seq", "reason", "head": {"seq", "hash"}}`` (see :class:`AuditVerification`;
-    the command prints it and exits 1 when ``ok`` is false). A missing table is reported as ``reason``
-    ``no_audit_log`` rather than as an empty, valid log.
+    with an outbox table next to the log, also ``pending``: entries recorded but not chained yet, which this read-only
+    check leaves alone; the command prints it and exits 1 when ``ok`` is false). A missing table is reported as
+    ``reason`` ``no_audit_log`` rather than as an empty, valid log.
     """
     from infra.db import create_engine
 
@@ -439,7 +596,15 @@ def verify_audit_log(
         if not sa.inspect(engine).has_table(table):
             return {"ok": False, "entries": 0, "first_bad_seq": None, "reason": "no_audit_log", "head": None}
         log_table = audit_log if table == audit_log.name else define_audit_table(sa.MetaData(), table)
-        return AuditLog(engine, table=log_table).verify(trusted_head=trusted_head).to_dict()
+        result = AuditLog(engine, table=log_table).verify(trusted_head=trusted_head).to_dict()
+        outbox = f"{table.removesuffix('_log')}_outbox" if table.endswith("_log") else None
+        if outbox is not None and sa.inspect(engine).has_table(outbox):
+            # Recorded and committed, not chained yet (the service chains them; this read-only check does not).
+            with engine.connect() as conn:
+                result["pending"] = int(
+                    conn.execute(sa.select(sa.func.count()).select_from(sa.table(outbox))).scalar_one()
+                )
+        return result
     except OperationalError as exc:
         # The driver's first line (host, port, what failed); connection URLs with passwords are not part of it.
         detail = str(exc.orig if exc.orig is not None else exc).splitlines()[0][:200]

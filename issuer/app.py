@@ -109,6 +109,7 @@ def create_app(settings: IssuerSettings, *, issuer: Issuer | None = None, **depe
         await run_in_threadpool(service.purge)
         await run_in_threadpool(service.check_chain)
         service.start_housekeeping()
+        service.start_audit_sequencer()
         service.start_publisher()
         try:
             yield

@@ -151,11 +151,12 @@ class IssuerContext:
     def audit_append(
         self, conn: Connection, *, actor: str, tenant: Tenant, action: str, subjects: Sequence[str]
     ) -> None:
-        """Append to the audit log inside ``conn``'s transaction; more subjects than one entry takes are spread over
+        """Record in the audit log inside ``conn``'s transaction (``AuditLog.record``: through the outbox, without the
+        log's append lock; chained right after the commit); more subjects than one entry takes are spread over
         consecutive entries of the same action."""
         items = list(subjects) or [f"authority:{tenant.authority.slug}"]
         for start in range(0, len(items), AUDIT_SUBJECTS):
-            self.audit.append(
+            self.audit.record(
                 actor=actor,
                 authority=tenant.authority.slug,
                 action=action,

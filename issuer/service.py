@@ -185,6 +185,15 @@ class Issuer:
         thread.start()
         return thread
 
+    def start_audit_sequencer(self) -> threading.Thread:
+        """Chain the audit entries recorded in this process's transactions (``infra.audit`` outbox) in the
+        background until :meth:`stop` (entries left by a crashed instance are chained on the first round)."""
+        self._audit_thread = threading.Thread(
+            target=self.context.audit.run_sequencer, args=(self._stop,), name="issuer-audit-sequencer", daemon=True
+        )
+        self._audit_thread.start()
+        return self._audit_thread
+
     def start_publisher(self) -> threading.Thread:
         """Status list publication in the background (:mod:`issuer.publishing`) until :meth:`stop`."""
         self._publisher_thread = self.publisher.start(self._stop)
@@ -192,6 +201,10 @@ class Issuer:
 
     def stop(self) -> None:
         self._stop.set()
+        self.context.audit.recorded.set()  # wake the sequencer for its final round
+        audit_thread = getattr(self, "_audit_thread", None)
+        if audit_thread is not None:
+            audit_thread.join(timeout=30)
         thread = getattr(self, "_publisher_thread", None)
         if thread is not None:
             thread.join(timeout=30)  # a round in progress ends first, so the lease is not taken again after release
@@ -272,7 +285,7 @@ def build_issuer(
             engine, size=settings.status_list_size, fill=settings.status_list_fill, clock=clock, rng=rng
         ),
         tx_code_secret=storage.server_secret("tx_code"),
-        audit=AuditLog(engine, table=t.audit_log, clock=clock),
+        audit=AuditLog(engine, table=t.audit_log, clock=clock, outbox=t.audit_outbox),
         subject_secret=storage.server_secret("subject_pseudonym"),
     )
     issuer = Issuer(context, chain=chain, anchoring=anchoring or NoStatusAnchoring())

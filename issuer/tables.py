@@ -18,13 +18,15 @@
 - ``deferred_request`` (0003): credential requests waiting for a clerk (OpenID4VCI §9), by offer;
 - ``lease`` (0003): which instance runs a singleton task (the status list publisher) until when;
 - ``audit_log`` (0003): :mod:`infra.audit`'s hash-chained, append-only log (triggers refuse UPDATE and DELETE).
+- ``audit_outbox`` (0005): audit entries recorded in issuance transactions without the log's append lock, chained
+  into ``audit_log`` right after (:meth:`infra.audit.AuditLog.sequence`).
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-from infra.audit import define_audit_table
+from infra.audit import define_audit_outbox_table, define_audit_table
 
 metadata = sa.MetaData()
 
@@ -194,3 +196,4 @@ lease = sa.Table(
 )
 
 audit_log = define_audit_table(metadata)
+audit_outbox = define_audit_outbox_table(metadata)

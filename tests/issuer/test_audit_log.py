@@ -29,6 +29,7 @@ def _count(issuer: Issuer, table: sa.Table) -> int:
 
 def test_audit_log_is_append_only(issuer: Issuer, wallet: InProcessWallet) -> None:
     wallet.offer()
+    assert issuer.context.audit.sequence() == 1  # the offer's entry, from the outbox into the chain
     engine = issuer.context.storage.engine
     for statement in ("UPDATE audit_log SET actor = 'someone'", "DELETE FROM audit_log"):
         with pytest.raises(sa.exc.DBAPIError), engine.begin() as conn:
@@ -45,7 +46,8 @@ def test_issuance_and_its_audit_entry_commit_together(issuer: Issuer, wallet: In
     claims = issuer.context.storage.offer_claims(offer.offer_id, "redeemed")
     assert claims is not None
     holders = [Holder.from_jwk(SoftwareSigner.generate().public_jwk)]
-    entries_before = _count(issuer, t.audit_log)
+    # Entries recorded in a transaction wait in the outbox until they are chained: count both.
+    entries_before = _count(issuer, t.audit_log) + _count(issuer, t.audit_outbox)
     with pytest.raises(CredentialRequestDenied):
         issuer.credentials.deliver(
             tenant,
@@ -56,28 +58,31 @@ def test_issuance_and_its_audit_entry_commit_together(issuer: Issuer, wallet: In
             source_state="redeemed",
             within=lambda conn: False,
         )
-    assert _count(issuer, t.audit_log) == entries_before and _count(issuer, t.status_entry) == 0
+    assert _count(issuer, t.audit_log) + _count(issuer, t.audit_outbox) == entries_before
+    assert _count(issuer, t.status_entry) == 0
 
-    original = issuer.context.audit.append
+    original = issuer.context.audit.record
 
     def failing(**kwargs: Any) -> Any:
         raise RuntimeError("disk full")
 
-    issuer.context.audit.append = failing  # type: ignore[method-assign]
+    issuer.context.audit.record = failing  # type: ignore[method-assign]
     try:
         with pytest.raises(RuntimeError):
             issuer.credentials.deliver(
                 tenant, "bewohnerparkausweis", offer.offer_id, claims, holders, source_state="redeemed"
             )
     finally:
-        issuer.context.audit.append = original  # type: ignore[method-assign]
+        issuer.context.audit.record = original  # type: ignore[method-assign]
     assert _count(issuer, t.status_entry) == 0 and _count(issuer, t.issuance) == 0
+    assert _count(issuer, t.audit_log) + _count(issuer, t.audit_outbox) == entries_before
     record = issuer.context.storage.offer(offer.offer_id)
     assert record is not None and record.state == "redeemed" and record.has_claims
     delivery = issuer.credentials.deliver(
         tenant, "bewohnerparkausweis", offer.offer_id, claims, holders, source_state="redeemed"
     )
     assert len(delivery.credential_ids) == 1
+    assert issuer.context.audit.sequence() >= 1  # recorded in the delivery's transaction, chained now
     last = issuer.context.audit.entries(after_seq=_count(issuer, t.audit_log) - 1)[0]
     assert last.action == "credential.issue" and f"credential:{delivery.credential_ids[0]}" in last.subjects
 

@@ -45,9 +45,10 @@ import pytest
 from issuer_support import SAMPLE_CLAIMS
 from test_cli import API_KEY, GOVSSI, _env
 
-from infra.audit import verify_audit_log
-from infra.db import sqlite_url
+from infra.audit import AuditLog, verify_audit_log
+from infra.db import create_engine, sqlite_url
 from issuer import free_loopback_port
+from issuer import tables as t
 from ssi.dpop import create_dpop_proof
 from ssi.keys import SoftwareSigner
 from ssi.oid4vci import PRE_AUTHORIZED_CODE_GRANT, create_proof_jwt
@@ -400,7 +401,11 @@ def _check(data_dir: Path, journal: Journal) -> None:
         claims_left = conn.execute(
             "SELECT count(*) FROM offer WHERE state = 'delivered' AND claims IS NOT NULL"
         ).fetchone()[0]
-        issue_entries = conn.execute("SELECT count(*) FROM audit_log WHERE action = 'credential.issue'").fetchone()[0]
+        # An issuance's audit entry commits with it into the outbox; a killed server may leave some unchained.
+        issue_entries = conn.execute(
+            "SELECT (SELECT count(*) FROM audit_log WHERE action = 'credential.issue')"
+            " + (SELECT count(*) FROM audit_outbox WHERE action = 'credential.issue')"
+        ).fetchone()[0]
     by_position = {(uri, idx): (offer, jkt, issuance) for uri, idx, offer, jkt, issuance in entries}
     assert len(by_position) == len(entries)  # no index used twice
     # 1. every received credential is recorded, for its offer, holder key and issuance
@@ -429,4 +434,13 @@ def _check(data_dir: Path, journal: Journal) -> None:
     verification = verify_audit_log(sqlite_url(database))
     assert verification["ok"] is True, verification
     assert issue_entries == len(issuances)
+    # What the last killed server left in the outbox is chained by the next one's sequencer, each entry once.
+    engine = create_engine(sqlite_url(database))
+    try:
+        AuditLog(engine, table=t.audit_log, outbox=t.audit_outbox).sequence()
+    finally:
+        engine.dispose()
+    chained = verify_audit_log(sqlite_url(database))
+    assert chained["ok"] is True and chained["pending"] == 0, chained
+    assert chained["entries"] == verification["entries"] + verification["pending"]
     assert len(issuances) >= sum(len(r) for r in journal.responses.values())
