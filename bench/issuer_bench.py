@@ -25,8 +25,8 @@ stays small); it shares the 2 CPUs with the server.
 A step passes when every flow succeeded and p99 of each of the three requests is under ``--p99-ms`` (50). The search
 starts at ``--start-rate`` and multiplies the rate by 1.5 until a step fails (or ``--max-rate``; when the first step
 fails it halves the rate until one passes), then bisects ``--refine`` times. Reported per step: credentials/s
-achieved, p50/p99/max per request, CPU seconds per credential of the server processes and of the client. Figures are
-never asserted in tests.
+achieved, p50/p99/max per request, CPU seconds per credential of the server processes and of the client, and with a
+local PostgreSQL server of the backends serving the issuer's database. Figures are never asserted in tests.
 """
 
 from __future__ import annotations
@@ -75,6 +75,38 @@ _ROOT = Path(__file__).resolve().parents[1]
 
 
 # --- the server ----------------------------------------------------------------------------------------------------
+
+
+def _backend_cpu_seconds(database_url: str | None) -> dict[int, float] | None:
+    """CPU seconds per PostgreSQL backend connected to ``database_url``'s database (``pg_stat_activity``; their
+    ``/proc`` entries, so only for a server on this machine), or ``None``."""
+    if not database_url or not database_url.startswith("postgresql"):
+        return None
+    import psycopg
+
+    parts = urlsplit(database_url)
+    name = parts.path.lstrip("/")
+    admin = database_url.split("?", 1)[0].replace("postgresql+psycopg://", "postgresql://", 1)
+    try:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+            pids = [
+                int(row[0])
+                for row in conn.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (name,)
+                )
+            ]
+    except psycopg.Error:
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    found: dict[int, float] = {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return None  # not a local server (or the backend just ended)
+        found[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    return found
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -219,16 +251,24 @@ class Connections:
     async def request(
         self, method: str, path: str, headers: dict[str, str], body: bytes = b""
     ) -> tuple[int, dict[str, str], bytes]:
-        conn = self.idle.pop() if self.idle else await asyncio.open_connection(self.host, self.port)
-        reader, writer = conn
         head = f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Length: {len(body)}\r\n"
         head += "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-        writer.write(head.encode("latin-1") + b"\r\n" + body)
-        try:
-            raw = await reader.readuntil(b"\r\n\r\n")
-        except (asyncio.IncompleteReadError, ConnectionError) as exc:
-            writer.close()
-            raise HttpError(f"connection lost: {exc}") from None
+        request = head.encode("latin-1") + b"\r\n" + body
+        while True:
+            reused = bool(self.idle)
+            conn = self.idle.pop() if reused else await asyncio.open_connection(self.host, self.port)
+            reader, writer = conn
+            writer.write(request)
+            try:
+                raw = await reader.readuntil(b"\r\n\r\n")
+                break
+            except (asyncio.IncompleteReadError, ConnectionError) as exc:
+                writer.close()
+                if reused and not getattr(exc, "partial", b""):
+                    # An idle keep-alive connection the server had closed (uvicorn's keep-alive timeout) before the
+                    # request arrived: not an answer; send it again on another connection, as HTTP clients do.
+                    continue
+                raise HttpError(f"connection lost: {exc}") from None
         lines = raw.decode("latin-1").split("\r\n")
         status = int(lines[0].split(" ", 2)[1])
         fields: dict[str, str] = {}
@@ -278,6 +318,9 @@ class StepResult:
     client_cpu_ms_per_credential: float
     passed: bool
     first_error: str | None = None
+    #: CPU of the PostgreSQL backends serving the issuer's database (local server only; ``None`` otherwise): the
+    #: database's share of a credential (the WAL writer and other shared server processes are not included).
+    database_cpu_ms_per_credential: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
@@ -298,6 +341,8 @@ class Workload:
     offer_threads: int = 4
     dpop_nonce: str | None = None
     log: list[str] = field(default_factory=list)
+    #: The issuer's PostgreSQL database (``postgresql+psycopg://…/name``) when its backends' CPU should be measured.
+    database_url: str | None = None
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.base)
@@ -437,10 +482,16 @@ class Workload:
         if before is not None:
             before()
         server_cpu = _cpu_seconds(self.server_pid)
+        database_before = _backend_cpu_seconds(self.database_url)
         client_cpu = time.process_time()
         latencies, errors, first_error, elapsed = asyncio.run(self._step(wallets, rate))
         client_cpu = time.process_time() - client_cpu
         server_cpu = _cpu_seconds(self.server_pid) - server_cpu
+        database_after = _backend_cpu_seconds(self.database_url)
+        database_cpu: float | None = None
+        if database_before is not None and database_after is not None:
+            # Backends present at both ends: their CPU during the step (a backend started meanwhile counts whole).
+            database_cpu = sum(v - database_before.get(pid, 0.0) for pid, v in database_after.items())
         completed = count - errors
         summary = {name: _summary(values) for name, values in latencies.items()}
         passed = errors == 0 and all(summary[name]["p99"] < self.p99_ms for name in REQUESTS)
@@ -456,6 +507,7 @@ class Workload:
             client_cpu_ms_per_credential=1000 * client_cpu / max(1, completed),
             passed=passed,
             first_error=first_error,
+            database_cpu_ms_per_credential=None if database_cpu is None else 1000 * database_cpu / max(1, completed),
         )
 
 
@@ -559,7 +611,7 @@ def run_benchmark(
                 database(kind, data_dir, postgres_url, postgres_options) as url,
                 issuer_server(data_dir, database_url=url, workers=workers) as server,
             ):
-                workload = Workload(server.base, server.process.pid, p99_ms=p99_ms)
+                workload = Workload(server.base, server.process.pid, p99_ms=p99_ms, database_url=url)
                 workload.run_step(min(start_rate, 10.0), 1.0)  # warm-up: imports, caches, connections
                 report = functools.partial(progress, kind) if progress else None
                 if rate is not None:
@@ -644,15 +696,35 @@ def profile_server(
         )
     busy = sum(r["tottime_us"] for r in rows)
     project = [r for r in rows if r["function"].split("/", 1)[0] in ("issuer", "ssi", "infra")]
+    by_package: dict[str, float] = {}
+    for r in rows:
+        group = _package(r["function"])
+        by_package[group] = by_package.get(group, 0.0) + r["tottime_us"]
     return {
         "operation": f"issuer credential flow ({kind}, {rate}/s; all server threads, idle waits left out)",
         "count": count,
         "profiled_us_per_op": busy,
+        # Own time per credential by package; "database round trips" is psycopg waiting for the server's answers.
+        "by_package_us": dict(sorted(by_package.items(), key=lambda kv: -kv[1])),
         # Cumulative times of govssi's own functions (they include waiting for locks and the database).
         "by_cumtime": sorted(project, key=lambda r: -r["cumtime_us"])[:top],
         "by_tottime": sorted(rows, key=lambda r: -r["tottime_us"])[:top],
         "step": result.to_json(),
     }
+
+
+def _package(location: str) -> str:
+    """The group a profiled function's own time is reported under (``--profile``'s per-package table)."""
+    if location.startswith("psycopg/connection.py") and location.endswith("(wait)"):
+        return "database round trips (waiting)"
+    head = location.split("/", 1)[0] if "/" in location else location
+    if head in ("issuer", "ssi", "infra", "psycopg", "sqlalchemy", "cryptography", "pydantic", "anyio"):
+        return head
+    if head in ("starlette", "fastapi", "uvicorn", "h11", "httptools"):
+        return "http (starlette/fastapi/uvicorn)"
+    if "cryptography" in location or "openssl" in location:
+        return "cryptography"
+    return "other (stdlib, builtins)"
 
 
 #: Threads waiting for work (idle worker threads, the event loop's epoll): not time spent on a credential.
@@ -675,6 +747,9 @@ def format_step(kind: str, s: dict[str, Any] | StepResult) -> str:
     parts = " ".join(f"{n} {lat[n]['p50']:.1f}/{lat[n]['p99']:.1f}" for n in REQUESTS)
     verdict = "ok" if row["passed"] else "FAIL"
     error = f"  ({row['errors']} errors: {row['first_error']})" if row["errors"] else ""
+    database = row.get("database_cpu_ms_per_credential")
+    if database is not None:
+        verdict = f"database {database:.1f}  {verdict}"
     return (
         f"{kind:<10} {row['rate']:>7.1f}/s {row['credentials_per_s']:>7.1f} cred/s  p50/p99 ms: {parts}  "
         f"cpu ms/cred server {row['server_cpu_ms_per_credential']:.1f} client {row['client_cpu_ms_per_credential']:.1f}"
@@ -744,6 +819,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         print(json.dumps(profile, indent=2) if args.json else format_profile(profile))
         if not args.json:
+            print("\nown time per credential by package (µs, under the profiler):")
+            for group, micros in profile["by_package_us"].items():
+                print(f"  {micros:>9.1f}  {group}")
             print("\nthe profiled step: " + format_step(kinds[0], profile["step"]))
         return 0
 
