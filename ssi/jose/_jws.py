@@ -88,13 +88,34 @@ def _signing_input(protected_b64: str, payload_b64: str) -> bytes:
     return f"{protected_b64}.{payload_b64}".encode("ascii")
 
 
+#: Encoded protected headers by their members, for headers whose names and values are all exactly ``str`` (``typ``,
+#: ``alg``, ``kid``: what an issuer and a wallet sign every JWS with); emptied when full. ``True == 1`` and a str
+#: subclass cannot reach another header's encoding: only exact ``str`` members are keys.
+_ENCODED_HEADER_CACHE: dict[tuple[tuple[str, str], ...], str] = {}
+_ENCODED_HEADER_CACHE_SIZE = 256
+
+
+def encode_protected_header(header: dict[str, Any]) -> str:
+    """``BASE64URL(UTF8(JWS Protected Header))`` (RFC 7515 §5.1 steps 3-4) in compact JSON, members in order."""
+    items = tuple(header.items())
+    if all(type(k) is str and type(v) is str for k, v in items):
+        cached = _ENCODED_HEADER_CACHE.get(items)
+        if cached is None:
+            cached = b64url_encode(json_dumps(header).encode("utf-8"))
+            if len(_ENCODED_HEADER_CACHE) >= _ENCODED_HEADER_CACHE_SIZE:
+                _ENCODED_HEADER_CACHE.clear()
+            _ENCODED_HEADER_CACHE[items] = cached
+        return cached
+    return b64url_encode(json_dumps(header).encode("utf-8"))
+
+
 def sign_compact(payload: bytes, signer: Signer, header: Mapping[str, Any] | None = None) -> str:
     """Produce a compact JWS (RFC 7515 §7.1). ``alg`` (and ``kid`` if the signer has one) come from the signer."""
     hdr = dict(header or {})
     hdr["alg"] = signer.alg
     if signer.kid is not None and "kid" not in hdr:
         hdr["kid"] = signer.kid
-    protected = b64url_encode(json_dumps(hdr).encode("utf-8"))
+    protected = encode_protected_header(hdr)
     payload_b64 = b64url_encode(payload)
     sig = signer.sign(_signing_input(protected, payload_b64))
     return f"{protected}.{payload_b64}.{b64url_encode(sig)}"

@@ -90,6 +90,8 @@ class Disclosure:
         if not isinstance(items[0], str):
             raise SdJwtError("Disclosure salt must be a string (§4.2.1 item 1)", reason="malformed_disclosure")
         if len(items) == 2:
+            if cls is Disclosure:
+                return make_disclosure(items[0], None, items[1], encoded)
             return cls(items[0], None, items[1], encoded)
         name = items[1]
         if not isinstance(name, str):
@@ -99,7 +101,27 @@ class Disclosure:
                 f"Disclosure must not disclose a claim named {name!r} (§7.1 step 3.3.2.2)",
                 reason="forbidden_claim_name",
             )
+        if cls is Disclosure:
+            return make_disclosure(items[0], name, items[2], encoded)
         return cls(items[0], name, items[2], encoded)
+
+
+_new_object = object.__new__
+_set_salt = vars(Disclosure)["salt"].__set__  # the slot descriptors of the dataclass fields
+_set_name = vars(Disclosure)["name"].__set__
+_set_value = vars(Disclosure)["value"].__set__
+_set_encoded = vars(Disclosure)["encoded"].__set__
+
+
+def make_disclosure(salt: str, name: str | None, value: Any, encoded: str) -> Disclosure:
+    """``Disclosure(salt, name, value, encoded)`` for a Disclosure already checked or built by this package, without
+    the frozen dataclass ``__init__`` (one ``object.__setattr__`` lookup and call per field): the same object."""
+    made: Disclosure = _new_object(Disclosure)
+    _set_salt(made, salt)
+    _set_name(made, name)
+    _set_value(made, value)
+    _set_encoded(made, encoded)
+    return made
 
 
 def parse_claim_path(text: str, claims: Any = None) -> ClaimPath:

@@ -33,6 +33,7 @@ from ssi.sd_jwt._common import (
     digest,
     format_claim_path,
     hash_function,
+    make_disclosure,
 )
 from ssi.sd_jwt._serialization import SdJwtParts, to_json
 
@@ -86,6 +87,58 @@ def _build_tree(paths: Iterable[ClaimPath]) -> _PathNode:
     return root
 
 
+@dataclass(frozen=True, slots=True)
+class _CompiledPaths:
+    """The claim-path tree of a list of paths; never changed once built (the encoder only reads it)."""
+
+    tree: _PathNode
+    #: Distinct disclosable nodes: without a wildcard, every existing path is disclosed exactly once by the walk.
+    disclosable: int
+    wildcard: bool
+
+
+def _compile_paths(paths: list[ClaimPath]) -> _CompiledPaths:
+    tree = _build_tree(paths)
+    disclosable, wildcard, stack = 0, False, [tree]
+    while stack:
+        node = stack.pop()
+        disclosable += node.disclosable
+        stack.extend(node.children.values())
+        if node.every is not None:
+            wildcard = True
+            stack.append(node.every)
+    return _CompiledPaths(tree, disclosable, wildcard)
+
+
+#: Compiled path lists by the paths themselves: an issuer makes the same claims disclosable in every credential of a
+#: type. Only lists of tuples whose items are exactly ``str``, ``int`` or ``None`` are kept (``True == 1`` and
+#: ``1.0 == 1`` must not find the tree of another list); emptied when full.
+_PATHS_CACHE: dict[tuple[ClaimPath, ...], _CompiledPaths] = {}
+_PATHS_CACHE_SIZE = 64
+_PATH_ITEM_TYPES = frozenset({str, int, type(None)})
+
+
+def _compiled_paths(paths: list[ClaimPath]) -> _CompiledPaths:
+    key = tuple(paths)
+    if {type(path) for path in key} <= {tuple} and {type(part) for path in key for part in path} <= _PATH_ITEM_TYPES:
+        compiled = _PATHS_CACHE.get(key)
+        if compiled is None:
+            compiled = _compile_paths(paths)
+            if len(_PATHS_CACHE) >= _PATHS_CACHE_SIZE:
+                _PATHS_CACHE.clear()
+            _PATHS_CACHE[key] = compiled
+        return compiled
+    return _compile_paths(paths)
+
+
+def _check_paths_exist(claims: Mapping[str, Any], paths: list[ClaimPath]) -> None:
+    for path in paths:
+        if not _path_exists(claims, path):
+            raise SdJwtError(
+                f"claim path {format_claim_path(path)!r} does not exist in the claims", reason="unknown_claim_path"
+            )
+
+
 def _path_exists(value: Any, path: ClaimPath) -> bool:
     """Whether ``path`` addresses something in the plain claims (``None`` matches any element of an array)."""
     for i, part in enumerate(path):
@@ -99,7 +152,8 @@ def _path_exists(value: Any, path: ClaimPath) -> bool:
                 return False
             value = value[part]
         else:
-            if not isinstance(value, (list, tuple)) or not 0 <= part < len(value):
+            # an index is an int (a float such as 1.0 cannot index a list: not there, rather than a TypeError)
+            if not isinstance(value, (list, tuple)) or not isinstance(part, int) or not 0 <= part < len(value):
                 return False
             value = value[part]
     return True
@@ -168,6 +222,10 @@ def disclosure_json(salt: str, name: str | None, value: Any) -> str:
     return f'["{salt}",{encode_basestring(name)},{text}]'
 
 
+#: The place of a Disclosure in the walk's order until :meth:`_Encoder._disclose_all` has made it.
+_PENDING = Disclosure("", None, None, "")
+
+
 class _Encoder:
     def __init__(self, sd_alg: str, decoys: int, rng: RandomSource, expected: int) -> None:
         self.hash_fn = hash_function(sd_alg)
@@ -192,21 +250,46 @@ class _Encoder:
         # §4.2.5: a decoy is the digest over a random salt, built like a Disclosure's
         return [digest(self._salt(), self.hash_fn) for _ in range(count)]
 
-    def _disclose(self, name: str | None, value: Any) -> str:
-        """``Disclosure.create(salt, name, value)`` and its digest (§4.2.1-4.2.3), with the steps inline.
-
-        ``name`` is None or a claim name that :meth:`obj` has checked (a string, not ``_sd``/``...``/``_sd_alg``),
-        and ``value`` a tree this walk has just built, so the encoder's cycle check has nothing to find.
-        """
+    def _reserve(self, name: str | None, value: Any) -> tuple[int, str, str | None, Any]:
+        """Draw the salt of a Disclosure and keep its place in ``disclosures`` (the walk's order) until it is made."""
         salt = self._salt()
-        encoded = _b2a(disclosure_json(salt, name, value).encode("utf-8"), newline=False)
-        text = encoded.translate(_STD_TO_URL, b"=").decode("ascii")
-        self.disclosures.append(Disclosure(salt, name, value, text))
-        return (
-            _b2a(self.hash_fn(text.encode("ascii")).digest(), newline=False)
+        slot = len(self.disclosures)
+        self.disclosures.append(_PENDING)
+        return (slot, salt, name, value)
+
+    def _disclose(self, name: str | None, value: Any) -> str:
+        """``Disclosure.create(salt, name, value)`` and its digest (§4.2.1-4.2.3): :meth:`_disclose_all` of one."""
+        return self._disclose_all([self._reserve(name, value)])[0]
+
+    def _disclose_all(self, pending: list[tuple[int, str, str | None, Any]]) -> list[str]:
+        """Make the Disclosures ``(slot, salt, name, value)`` of one object or array, put each in its slot, and return
+        their digests in order: for each, ``Disclosure.create(salt, name, value)`` and ``digest(encoded, hash_fn)``
+        (§4.2.1-4.2.3), with the text steps done once for all of them.
+
+        Each ``name`` is None or a claim name that :meth:`obj` has checked (a string, not ``_sd``/``...``/``_sd_alg``),
+        and each ``value`` a tree this walk has just built, so the encoder's cycle check has nothing to find.
+        Compact JSON has no raw line feed (the encoder escapes control characters; checked below all the same) and
+        UTF-8 writes no other character with the byte 0x0A, so the joined texts split back at line feeds exactly;
+        ``b2a_base64`` ends each encoding with one, so one translate and one decode serve every encoding and digest.
+        """
+        texts = "\n".join([disclosure_json(salt, name, value) for _, salt, name, value in pending])
+        if texts.count("\n") != len(pending) - 1:  # pragma: no cover - the JSON encoder escapes line feeds
+            raise SdJwtError("a Disclosure's JSON text contains a raw line feed", reason="bad_claims")
+        encoded = b"".join(map(_b2a, texts.encode("utf-8").split(b"\n"))).translate(_STD_TO_URL, b"=")
+        hash_fn = self.hash_fn
+        ascii_texts = encoded.split(b"\n")
+        ascii_texts.pop()  # after the last line feed
+        digests = (
+            b"".join([_b2a(hash_fn(text).digest()) for text in ascii_texts])
             .translate(_STD_TO_URL, b"=")
             .decode("ascii")
+            .split("\n")
         )
+        digests.pop()
+        disclosures = self.disclosures
+        for (slot, salt, name, value), text in zip(pending, encoded.decode("ascii").split("\n"), strict=False):
+            disclosures[slot] = make_disclosure(salt, name, value, text)
+        return digests
 
     def value(self, value: Any, node: _PathNode | None, path: ClaimPath) -> Any:
         if isinstance(value, _SCALARS):
@@ -219,7 +302,8 @@ class _Encoder:
 
     def obj(self, value: Mapping[str, Any], node: _PathNode | None, path: ClaimPath) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        digests: list[str] = []
+        pending: list[tuple[int, str, str | None, Any]] = []
+        salts, disclosures = self.salts, self.disclosures
         for key, member in value.items():
             if not isinstance(key, str):
                 raise SdJwtError("claim names must be strings", reason="bad_claims")
@@ -229,27 +313,34 @@ class _Encoder:
             # a JSON leaf has nothing below it to encode: no call, no path tuple
             encoded = member if isinstance(member, _SCALARS) else self.value(member, child, (*path, key))
             if child is not None and child.disclosable:
-                digests.append(self._disclose(key, encoded))
+                # self._reserve(key, encoded), inline: the salt (from the batch while it lasts) and the place
+                salt = salts.pop() if salts else self._salt()
+                pending.append((len(disclosures), salt, key, encoded))
+                disclosures.append(_PENDING)
             else:
                 out[key] = encoded
         if node is not None and node.every is not None:
             raise SdJwtError(f"'*' used on the object {format_claim_path(path) or '<root>'!r}", reason="bad_claim_path")
-        if digests:
-            out[SD_KEY] = sorted(digests + self._decoy_digests())
+        if pending:
+            out[SD_KEY] = sorted(self._disclose_all(pending) + self._decoy_digests())
         return out
 
     def array(self, value: list[Any] | tuple[Any, ...], node: _PathNode | None, path: ClaimPath) -> list[Any]:
         out: list[Any] = []
-        any_disclosable = False
+        #: (position in ``out``, Disclosure to make): the placeholders become {"...": digest} once all are made
+        pending: list[tuple[int, tuple[int, str, str | None, Any]]] = []
         for i, item in enumerate(value):
             child = _merge(node.children.get(i) if node else None, node.every if node else None)
             encoded = self.value(item, child, (*path, i))
             if child is not None and child.disclosable:
-                out.append({ELLIPSIS: self._disclose(None, encoded)})
-                any_disclosable = True
+                pending.append((len(out), self._reserve(None, encoded)))
+                out.append(None)
             else:
                 out.append(encoded)
-        if any_disclosable:
+        if pending:
+            digests = self._disclose_all([reserved for _, reserved in pending])
+            for (position, _), d in zip(pending, digests, strict=True):
+                out[position] = {ELLIPSIS: d}
             for d in self._decoy_digests():
                 out.insert(self.rng.randbelow(len(out) + 1), {ELLIPSIS: d})
         return out
@@ -291,13 +382,21 @@ def issue_sd_jwt(
     if decoys < 0:
         raise SdJwtError("decoys must not be negative", reason="bad_claims")
     paths = list(disclosable)
-    for path in paths:
-        if not _path_exists(claims, path):
-            raise SdJwtError(
-                f"claim path {format_claim_path(path)!r} does not exist in the claims", reason="unknown_claim_path"
-            )
-    encoder = _Encoder(sd_alg, decoys, rng, len(paths))
-    payload = encoder.obj(claims, _build_tree(paths), ())
+    # Every path must exist, and that is checked first: an absent path is reported before any other error. Without
+    # a wildcard the walk itself tells: it discloses each existing path once, so all exist when it made as many
+    # Disclosures as there are disclosable nodes; the paths are checked one by one only otherwise.
+    try:
+        compiled = _compiled_paths(paths)
+        if compiled.wildcard:
+            _check_paths_exist(claims, paths)
+        encoder = _Encoder(sd_alg, decoys, rng, len(paths))
+        payload = encoder.obj(claims, compiled.tree, ())
+    except Exception:
+        _check_paths_exist(claims, paths)  # an absent path's error comes first, as when checked before the walk
+        raise
+    if not compiled.wildcard and len(encoder.disclosures) != compiled.disclosable:
+        _check_paths_exist(claims, paths)
+        raise SdJwtError("a claim path was not found in the claims", reason="unknown_claim_path")  # pragma: no cover
     if encoder.disclosures or sd_alg != DEFAULT_SD_ALG:
         payload[SD_ALG_KEY] = sd_alg
     body = json_dumps_acyclic(payload).encode("utf-8")  # a tree the walk just built

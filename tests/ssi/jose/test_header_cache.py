@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from ssi.encoding import b64url_encode, json_dumps, json_loads
 from ssi.errors import JoseError
 from ssi.jose import _jws
-from ssi.jose._jws import decode_protected_header, parse_compact
+from ssi.jose._jws import decode_protected_header, encode_protected_header, parse_compact
 
 _JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=6),
@@ -73,3 +73,47 @@ def test_cache_is_bounded() -> None:
     big = _encoded({"alg": "ES256", "x5c": ["A" * _jws._HEADER_CACHE_TEXT]})
     assert decode_protected_header(big)["x5c"] == ["A" * _jws._HEADER_CACHE_TEXT]
     assert big not in _jws._HEADER_CACHE
+
+
+# --- the encoded-header cache of the signing side (RFC 7515 §5.1 steps 3-4) ----------------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text(max_size=5), st.text(max_size=6) | _JSON, max_size=5))
+def test_rfc7515_s5_1_encoded_header_equals_a_fresh_encoding(header: dict[str, Any]) -> None:
+    for _ in range(2):  # the second time from the cache, when every member is a string
+        assert encode_protected_header(header) == _encoded(header)
+
+
+def test_an_equal_header_with_other_types_or_order_gets_its_own_encoding() -> None:
+    """``True == 1`` and member order change the signed bytes: neither may reuse another header's encoding."""
+    plain = {"alg": "ES256", "typ": "kb+jwt"}
+    assert encode_protected_header(plain) == _encoded(plain)
+    for other in ({"typ": "kb+jwt", "alg": "ES256"}, {"alg": "ES256", "typ": "dc+sd-jwt"}, {"alg": "ES256", "b64": 1}):
+        assert encode_protected_header(other) == _encoded(other) != _encoded(plain)
+    assert encode_protected_header({"alg": "ES256", "b64": True}) == _encoded({"alg": "ES256", "b64": True})
+    assert (("alg", "ES256"), ("b64", True)) not in _jws._ENCODED_HEADER_CACHE
+
+
+class _Impostor(str):
+    """A str subclass that hashes and compares like another string: it must not find that string's encoding."""
+
+    def __hash__(self) -> int:
+        return hash("k2")
+
+    def __eq__(self, other: object) -> bool:
+        return True
+
+
+def test_str_subclasses_are_not_cached() -> None:
+    encode_protected_header({"alg": "ES256", "kid": "k2"})  # cached
+    header = {"alg": "ES256", "kid": _Impostor("k1")}
+    for _ in range(2):
+        assert encode_protected_header(header) == _encoded({"alg": "ES256", "kid": "k1"})
+
+
+def test_encoded_header_cache_is_bounded() -> None:
+    for i in range(_jws._ENCODED_HEADER_CACHE_SIZE + 10):
+        header = {"alg": "ES256", "kid": str(i)}
+        assert encode_protected_header(header) == _encoded(header)
+        assert len(_jws._ENCODED_HEADER_CACHE) <= _jws._ENCODED_HEADER_CACHE_SIZE

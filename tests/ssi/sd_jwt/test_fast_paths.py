@@ -3,8 +3,9 @@
 - The Holder's selection shortcut (RFC 9901 §7.2 step 2: a selected claim brings its ancestors and descendants, i.e.
   every Disclosure on one line with the requested path).
 - The Verifier's ``sd_hash`` input taken from the presented text (§4.3.1).
-- The Issuer's inline Disclosure construction (§4.2.1-4.2.3) against ``Disclosure.create`` and ``digest``, and the
-  batched system salts (§9.3: 128 bits each) against ``b64url_encode(os.urandom(16))``.
+- The Issuer's inline Disclosure construction (§4.2.1-4.2.3) against ``Disclosure.create`` and ``digest`` (one by
+  one and in batches), the batched system salts (§9.3: 128 bits each) against ``b64url_encode(os.urandom(16))``,
+  and the path-existence check done by the walk (with compiled paths from a cache) against checking each path first.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from hypothesis import strategies as st
 
 from ssi.encoding import b64url_decode, b64url_encode, json_dumps
 from ssi.errors import SsiError
-from ssi.sd_jwt import Disclosure, split_compact
-from ssi.sd_jwt._common import digest, hash_function
+from ssi.keys import PrivateKey, SoftwareSigner
+from ssi.sd_jwt import Disclosure, issue_sd_jwt, split_compact
+from ssi.sd_jwt import issue as issue_module
+from ssi.sd_jwt._common import digest, hash_function, make_disclosure
 from ssi.sd_jwt.issue import SALT_BYTES, SYSTEM_RANDOM, _Encoder, disclosure_json, system_salts
 from ssi.sd_jwt.present import _line_test, _on_one_line
 
@@ -105,3 +108,100 @@ def test_s4_3_1_sd_hash_input_is_the_presented_text_before_the_kb_jwt(disclosure
     except SsiError:
         return
     assert text[: len(text) - len(parts.kb_jwt or "")] == parts.sd_jwt
+
+
+# --- the Issuer's batched Disclosures and compiled claim paths -----------------------------------------------------
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(st.one_of(st.none(), _NAMES), _JSON_VALUES), min_size=1, max_size=6),
+    st.sampled_from(["sha-256", "sha-384", "sha-512"]),
+)
+def test_s4_2_3_batched_disclosures_equal_create_and_digest_one_by_one(
+    items: list[tuple[str | None, Any]], sd_alg: str
+) -> None:
+    """One batch gives, slot by slot, the Disclosure ``Disclosure.create`` gives and the §4.2.3 digest of it (values
+    with line feeds, quotes and non-ASCII text included: the batch splits its joined texts at line feeds)."""
+    encoder = _Encoder(sd_alg, 0, SYSTEM_RANDOM, len(items))
+    encoder.disclosures.append(Disclosure.create("c2FsdA", "before", 1))  # a Disclosure made earlier keeps its slot
+    reserved = [encoder._reserve(name, value) for name, value in items]
+    digests = encoder._disclose_all(reserved)
+    assert len(digests) == len(items) == len(encoder.disclosures) - 1
+    assert encoder.disclosures[0] == Disclosure.create("c2FsdA", "before", 1)
+    for (slot, salt, name, value), got in zip(reserved, digests, strict=True):
+        made = encoder.disclosures[slot]
+        assert made == Disclosure.create(salt, name, value)
+        assert got == digest(made.encoded, hash_function(sd_alg))
+        assert type(made) is Disclosure and Disclosure.parse(made.encoded) == made
+
+
+def test_make_disclosure_is_the_dataclass_constructor() -> None:
+    made = make_disclosure("c2FsdA", None, [1, {"a": "ä"}], "WyJjMkZzZEEiLFsxLHsiYSI6IsOkIn1dXQ")
+    assert made == Disclosure("c2FsdA", None, [1, {"a": "ä"}], "WyJjMkZzZEEiLFsxLHsiYSI6IsOkIn1dXQ")
+    with pytest.raises(AttributeError):
+        made.salt = "other"  # type: ignore[misc]  # still frozen
+
+
+_CLAIMS = {"a": 1, "n": [10, 20], "o": {"x": "y"}, "s": "text"}
+
+
+def _reason(fn: Any) -> str:
+    with pytest.raises(SsiError) as info:
+        fn()
+    return str(info.value.reason)
+
+
+@pytest.mark.parametrize(
+    ("paths", "expected"),
+    [
+        ([("a",), ("n", 1), ("o", "x")], None),
+        ([("a",), ("a",)], None),  # the same path twice: one Disclosure
+        ([("n", None)], None),  # a wildcard: the paths are checked one by one
+        ([("b",)], "unknown_claim_path"),
+        ([("n", 2)], "unknown_claim_path"),
+        ([("s", 0)], "unknown_claim_path"),  # into a string
+        ([("o", None)], "unknown_claim_path"),  # a wildcard over an object
+        ([("n", True)], "bad_claim_path"),  # exists (True indexes a list) but is no index
+        ([("a", True)], "unknown_claim_path"),  # absent first: its error comes before the bad item's
+        ([("b",), ("_sd",)], "unknown_claim_path"),
+        ([()], "bad_claim_path"),
+    ],
+)
+def test_s4_2_every_disclosable_path_must_exist_and_is_checked_first(paths: list[Any], expected: str | None) -> None:
+    """Issuance without the up-front path check decides like with it: an absent path is refused (before any other
+    error), an existing one disclosed once."""
+    signer = PrivateKey.generate("ES256")
+    for _ in range(2):  # the second time with the compiled paths from the cache
+        if expected is None:
+            issued = issue_sd_jwt(_CLAIMS, SoftwareSigner(signer), disclosable=paths)
+            assert len(issued.disclosures) == len({tuple(p) for p in paths if None not in p}) + (
+                2 if ("n", None) in paths else 0
+            )
+        else:
+            assert _reason(lambda: issue_sd_jwt(_CLAIMS, SoftwareSigner(signer), disclosable=paths)) == expected
+
+
+@pytest.mark.parametrize(
+    ("equal_but_other", "expected"), [(("n", True), "bad_claim_path"), (("n", 1.0), "unknown_claim_path")]
+)
+def test_compiled_paths_are_never_found_for_an_equal_path_of_another_type(
+    equal_but_other: tuple[Any, ...], expected: str
+) -> None:
+    """``("n", True) == ("n", 1.0) == ("n", 1)``: the cache must not hand the tree of the last (which would disclose
+    ``n[1]``) to the others, which are refused as without a cache."""
+    signer = SoftwareSigner(PrivateKey.generate("ES256"))
+    issue_sd_jwt(_CLAIMS, signer, disclosable=[("n", 1)])
+    assert (("n", 1),) in issue_module._PATHS_CACHE
+    for _ in range(2):
+        assert _reason(lambda: issue_sd_jwt(_CLAIMS, signer, disclosable=[equal_but_other])) == expected
+
+
+def test_compiled_paths_from_lists_are_not_cached_and_the_cache_is_bounded() -> None:
+    signer = SoftwareSigner(PrivateKey.generate("ES256"))
+    issue_module._PATHS_CACHE.clear()
+    issued = issue_sd_jwt(_CLAIMS, signer, disclosable=[["o", "x"]])  # type: ignore[list-item]  # a list path
+    assert [d.name for d in issued.disclosures] == ["x"] and not issue_module._PATHS_CACHE
+    for i in range(issue_module._PATHS_CACHE_SIZE + 5):
+        issue_sd_jwt({f"c{i}": i}, signer, disclosable=[(f"c{i}",)])
+        assert len(issue_module._PATHS_CACHE) <= issue_module._PATHS_CACHE_SIZE
