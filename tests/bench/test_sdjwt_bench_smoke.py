@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -19,6 +20,7 @@ from bench.sdjwt_bench import (
     format_profile,
     format_table,
     measure,
+    measure_interleaved,
     profile_operation,
     run_benchmark,
 )
@@ -52,6 +54,24 @@ def test_measure_runs_a_fixed_number_of_iterations() -> None:
     assert m.ops_per_s > 0
     assert m.cpu_ops_per_s > 0  # per second of this thread's CPU time
     assert m.p50_us <= m.p99_us
+
+
+def test_measure_interleaved_takes_turns_and_runs_each_operation_as_often() -> None:
+    calls: list[str] = []
+    a, b = measure_interleaved([lambda: calls.append("a"), lambda: calls.append("b")], iterations=16)
+    assert a.iterations == b.iterations == 16
+    measured = calls[6:]  # after three warm-up calls each
+    assert sorted(measured) == ["a"] * 16 + ["b"] * 16
+    assert measured[:2] == ["a", "a"] and measured[2:4] == ["b", "b"]  # turns of an eighth each
+    assert all(m.ops_per_s > 0 and m.cpu_ops_per_s > 0 and m.p50_us <= m.p99_us for m in (a, b))
+
+
+def test_measure_interleaved_by_time_gives_each_operation_its_seconds() -> None:
+    calls: list[str] = []
+    ms = measure_interleaved([lambda: calls.append("a"), lambda: calls.append("b")], seconds=0.02, slice_seconds=0.005)
+    assert all(m.seconds >= 0.02 for m in ms)
+    turns = sum(1 for x, y in itertools.pairwise(calls) if x != y)
+    assert turns >= 3  # a, b, a, b, ...
 
 
 def test_es256_limit_verifies_the_presentation_signatures(keys: BenchKeys) -> None:
