@@ -24,7 +24,7 @@ Each measurement runs ``--seconds`` (default 2) after a short warm-up; the whole
 Latencies are per operation (``perf_counter_ns`` between consecutive operations), p50/p99 by nearest rank.
 
 Fairness on a shared machine: what is compared is measured interleaved — for each operation, govssi and the reference
-library (and, for verify, the ES256 limit) take turns in slices of ``--slice`` seconds (default 0.1) until each has
+library (and, for verify, the ES256 limit) take turns in slices of ``--slice`` seconds (default 0.02) until each has
 run ``--seconds`` — so both sides see the same background load; measured one after the other, a burst of load from
 other processes during one side's two seconds moved the ratios by a third in either direction.
 
@@ -166,7 +166,7 @@ def measure_interleaved(
     *,
     seconds: float = 2.0,
     iterations: int | None = None,
-    slice_seconds: float = 0.1,
+    slice_seconds: float = 0.02,
 ) -> list[Measurement]:
     """:func:`measure` for several operations taking turns: each runs for ``slice_seconds`` (or an eighth of
     ``iterations``) in a round, round after round, until each has run ``seconds`` (``iterations`` times) in all.
@@ -450,7 +450,7 @@ def run_benchmark(
     iterations: int | None = None,
     reference: bool = True,
     keys: BenchKeys | None = None,
-    slice_seconds: float = 0.1,
+    slice_seconds: float = 0.02,
 ) -> dict[str, Any]:
     """Measure every operation of both libraries and the ES256 limit; return the results as plain data."""
     keys = keys or BenchKeys.generate()
@@ -641,7 +641,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=2.0, help="duration of each measurement (default 2)")
     parser.add_argument("--iterations", type=int, help="a fixed number of operations per measurement instead")
     parser.add_argument(
-        "--slice", type=float, default=0.1, help="seconds per turn of the interleaved measurements (default 0.1)"
+        "--slice", type=float, default=0.02, help="seconds per turn of the interleaved measurements (default 0.02)"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     parser.add_argument("--profile", action="store_true", help="profile govssi (verify) instead of benchmarking")
