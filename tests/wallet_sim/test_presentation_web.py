@@ -244,6 +244,9 @@ def test_english_and_an_untrusted_verifier(web: WebWallet, verifier: RunningVeri
         other.unlock()
         refused = other.consent(verifier.create(QUERY)["authorization_request"])
         assert refused.status_code == 400 and 'role="alert"' in refused.text and "/approve" not in refused.text
+        # the page's language (German by default) first, the technical cause after it
+        assert "Der anfragende Dienst konnte nicht sicher erkannt werden" in refused.text
+        assert "(Technisch: " in refused.text
 
 
 @pytest.mark.parametrize(

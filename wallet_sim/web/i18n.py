@@ -7,7 +7,7 @@ from typing import Final
 
 from ssi.errors import IssuerError, SsiError
 
-__all__ = ["ERRORS", "LANGUAGES", "TEXT", "error_message", "pick_language"]
+__all__ = ["ERRORS", "FLOW_ERRORS", "LANGUAGES", "TEXT", "error_message", "flow_error_message", "pick_language"]
 
 LANGUAGES: Final = ("de", "en")
 
@@ -229,3 +229,64 @@ def error_message(exc: SsiError, lang: str) -> str:
         return text
     lead = texts["issuer_refused"] if isinstance(exc, IssuerError) else texts["failed"]
     return f"{lead}: {exc.description}"
+
+
+_UNRECOGNISED_VERIFIER = {
+    "de": "Der anfragende Dienst konnte nicht sicher erkannt werden. Es wird nichts gesendet.",
+    "en": "The requesting service could not be identified securely. Nothing is sent.",
+}
+
+#: Presentation (OpenID4VP) and PID (eID) flow failures a citizen meets most, by ``SsiError.reason``. Shown with the
+#: technical description after them: testers at portals and authorities need the exact cause.
+FLOW_ERRORS: Final[dict[str, dict[str, str]]] = {
+    "de": {
+        "bad_link": "Das ist kein gültiger Link einer Anfrage nach Nachweisen.",
+        "dcql_unsatisfiable": "Die Wallet enthält keinen Nachweis, der diese Anfrage erfüllt.",
+        "dcql_bad_selection": "Mit dieser Auswahl ist die Anfrage nicht beantwortet.",
+        "verifier_unreachable": "Der anfragende Dienst ist nicht erreichbar. Versuchen Sie es später noch einmal.",
+        "request_uri_error": "Die Anfrage konnte beim Dienst nicht abgeholt werden (abgelaufen oder schon benutzt?).",
+        "x5c_untrusted": _UNRECOGNISED_VERIFIER["de"],
+        "no_trust_anchors": _UNRECOGNISED_VERIFIER["de"],
+        "request_bad_signature": _UNRECOGNISED_VERIFIER["de"],
+        "unsigned_request": _UNRECOGNISED_VERIFIER["de"],
+        "client_id_mismatch": _UNRECOGNISED_VERIFIER["de"],
+        "client_id_san_mismatch": _UNRECOGNISED_VERIFIER["de"],
+        "unsupported_client_id_prefix": _UNRECOGNISED_VERIFIER["de"],
+        "not_a_pid_provider": "Unter dieser Adresse ist kein Aussteller von Personalausweis-Daten (PID) zu finden.",
+        "pid_authorization_denied": "Der PID-Aussteller hat die Ausstellung abgelehnt.",
+        "eid_response_foreign_origin": "Die Antwort des Ausweises sollte an eine fremde Adresse gehen. Abgebrochen, "
+        "es wurde nichts gesendet.",
+        "issuer_unreachable": "Der Aussteller ist nicht erreichbar. Versuchen Sie es später noch einmal.",
+        "unknown_issuer": "Unter dieser Adresse ist kein Aussteller von Nachweisen zu finden.",
+    },
+    "en": {
+        "bad_link": "This is not a valid link of a request for credentials.",
+        "dcql_unsatisfiable": "The wallet holds no credential that satisfies this request.",
+        "dcql_bad_selection": "This choice does not answer the request.",
+        "verifier_unreachable": "The requesting service cannot be reached. Please try again later.",
+        "request_uri_error": "The request could not be fetched from the service (expired or already used?).",
+        "x5c_untrusted": _UNRECOGNISED_VERIFIER["en"],
+        "no_trust_anchors": _UNRECOGNISED_VERIFIER["en"],
+        "request_bad_signature": _UNRECOGNISED_VERIFIER["en"],
+        "unsigned_request": _UNRECOGNISED_VERIFIER["en"],
+        "client_id_mismatch": _UNRECOGNISED_VERIFIER["en"],
+        "client_id_san_mismatch": _UNRECOGNISED_VERIFIER["en"],
+        "unsupported_client_id_prefix": _UNRECOGNISED_VERIFIER["en"],
+        "not_a_pid_provider": "There is no PID provider (identity card data) at this address.",
+        "pid_authorization_denied": "The PID provider refused to issue the PID.",
+        "eid_response_foreign_origin": "The identity card's answer was to go to a foreign address. Stopped, nothing "
+        "was sent.",
+        "issuer_unreachable": "The issuer cannot be reached. Please try again later.",
+        "unknown_issuer": "There is no credential issuer at this address.",
+    },
+}
+
+
+def flow_error_message(exc: SsiError, lang: str) -> str:
+    """A presentation or PID flow failure in the page's language, the technical description after it (the known
+    ones by their reason; anything else framed as :func:`error_message` frames it)."""
+    text = FLOW_ERRORS[lang if lang in FLOW_ERRORS else "de"].get(exc.reason)
+    if text is None:
+        return error_message(exc, lang)
+    detail = "Technisch" if lang == "de" else "Details"
+    return f"{text} ({detail}: {exc.description})"

@@ -40,6 +40,7 @@ from wallet_sim.pid import REDIRECT_URI, PidAuthorization, PidClient
 from wallet_sim.wallet import Wallet
 from wallet_sim.web.eid_pin import TEXT as PIN_TEXT
 from wallet_sim.web.eid_pin import card_refusal, install_card_pin
+from wallet_sim.web.i18n import flow_error_message
 from wallet_sim.web.present import WebHooks, _form
 
 __all__ = ["PID_ISSUER_ENV", "TEXT", "install_pid"]
@@ -212,7 +213,7 @@ def install_pid(app: FastAPI, hooks: WebHooks) -> None:
         try:
             status = (await run_in_threadpool(cards.card, card_id)).status()
         except SsiError as exc:
-            return start_page(session, error=exc.description, issuer=issuer, status=400)
+            return start_page(session, error=flow_error_message(exc, session.lang), issuer=issuer, status=400)
         if not status.pin_activated or status.retry_counter == 0:  # the card's PIN page first
             pin_text = PIN_TEXT[session.lang]
             session.flash = pin_text["first_transport" if not status.pin_activated else "blocked"]
@@ -231,7 +232,7 @@ def install_pid(app: FastAPI, hooks: WebHooks) -> None:
         try:
             client, flow, activation = await run_in_threadpool(work)
         except SsiError as exc:
-            return start_page(session, error=exc.description, issuer=issuer, status=400)
+            return start_page(session, error=flow_error_message(exc, session.lang), issuer=issuer, status=400)
         entry = _Flow(session.id, wallet, client, flow, activation, card_id)
         return consent_page(session, flows.add(entry), entry)
 
@@ -287,7 +288,7 @@ def install_pid(app: FastAPI, hooks: WebHooks) -> None:
             credential_id = await run_in_threadpool(finish)
         except SsiError as exc:
             discard(flow)
-            return start_page(session, error=exc.description, status=400)
+            return start_page(session, error=flow_error_message(exc, session.lang), status=400)
         session.flash = TEXT[session.lang]["stored"]
         return RedirectResponse(f"/credentials/{credential_id}", status_code=303)
 

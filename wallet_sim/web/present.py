@@ -52,6 +52,7 @@ from ssi.oid4vp import AnswerableInvalidRequest, WalletRequestPolicy
 from wallet_sim.oid4vci.display import claim_label
 from wallet_sim.oid4vp import PresentationClient, PresentationOutcome, Proposal, path_text, present, propose
 from wallet_sim.wallet import Wallet, dev_http_allowed
+from wallet_sim.web.i18n import flow_error_message
 
 __all__ = ["TEXT", "WebHooks", "default_verifier_policy", "install_presentation"]
 
@@ -436,9 +437,10 @@ def install_presentation(app: FastAPI, hooks: WebHooks) -> None:
             report_id = secrets.token_urlsafe(12)
             with flows.lock:
                 reports[report_id] = (session.id, exc)
-            return start_page(session, error=exc.description, link=link, status=400, report=report_id)
+            error = flow_error_message(exc, session.lang)
+            return start_page(session, error=error, link=link, status=400, report=report_id)
         except SsiError as exc:
-            return start_page(session, error=exc.description, link=link, status=400)
+            return start_page(session, error=flow_error_message(exc, session.lang), link=link, status=400)
         flow = _Flow(session.id, wallet, proposal, created=time.monotonic())
         flow_id = flows.add(flow)
         return consent_page(session, flow_id, flow)
@@ -496,7 +498,7 @@ def install_presentation(app: FastAPI, hooks: WebHooks) -> None:
                     title=TEXT[session.lang]["open_title"],
                     link=link,
                     locked=True,
-                    error=exc.description,
+                    error=flow_error_message(exc, session.lang),
                 )
             session.close()
             session.wallet = wallet
@@ -519,7 +521,7 @@ def install_presentation(app: FastAPI, hooks: WebHooks) -> None:
             try:
                 selection = proposal.choose(**_choice(proposal, data))
             except DcqlError as exc:
-                return consent_page(session, flow_id, flow, error=exc.description)
+                return consent_page(session, flow_id, flow, error=flow_error_message(exc, session.lang))
         if flows.take(flow_id, session) is None:  # answered in another tab meanwhile
             return hooks.bad_form(session)
 
@@ -556,7 +558,7 @@ def install_presentation(app: FastAPI, hooks: WebHooks) -> None:
         try:
             outcome = await run_in_threadpool(send)
         except SsiError as exc:
-            return start_page(session, error=exc.description, status=400)
+            return start_page(session, error=flow_error_message(exc, session.lang), status=400)
         p = TEXT[session.lang]
         host = urlsplit(outcome.redirect_uri).netloc if outcome and outcome.redirect_uri else None
         return render(
