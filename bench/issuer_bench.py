@@ -153,7 +153,12 @@ class IssuerProcess:
 
 @contextlib.contextmanager
 def issuer_server(
-    data_dir: Path, *, database_url: str | None, workers: int, profile_out: Path | None = None
+    data_dir: Path,
+    *,
+    database_url: str | None,
+    workers: int,
+    profile_out: Path | None = None,
+    profile_cpu: bool = False,
 ) -> Iterator[IssuerProcess]:
     """``govssi issuer serve`` on a free port; with ``profile_out`` one process under cProfile (every thread)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GOVSSI_")}
@@ -171,7 +176,17 @@ def issuer_server(
         env["GOVSSI_DATABASE_URL"] = database_url
     serve = ["issuer", "serve", "--port", "0", "--no-chain", "--workers", str(workers)]
     if profile_out is not None:
-        command = [sys.executable, "-m", "bench.issuer_bench", "--serve-profiled", str(profile_out), "--", *serve]
+        clock = ["--cpu"] if profile_cpu else []
+        command = [
+            sys.executable,
+            "-m",
+            "bench.issuer_bench",
+            "--serve-profiled",
+            str(profile_out),
+            *clock,
+            "--",
+            *serve,
+        ]
     else:
         command = [sys.executable, "-c", "from govssi.cli import main; main()", *serve]
     log = data_dir / "serve.log"
@@ -190,13 +205,18 @@ def issuer_server(
         server.stop()
 
 
-def _serve_profiled(out: Path, argv: list[str]) -> int:
-    """The child of ``--profile``: ``govssi <argv>`` with cProfile in every thread; the merged stats go to ``out``."""
+def _serve_profiled(out: Path, argv: list[str], *, cpu: bool = False) -> int:
+    """The child of ``--profile``: ``govssi <argv>`` with cProfile in every thread; the merged stats go to ``out``.
+    ``cpu``: each thread's CPU time (``time.thread_time``) instead of wall time, so waiting for the database, for locks
+    or for the CPU counts nothing."""
     profiles: list[cProfile.Profile] = []
     lock = threading.Lock()
 
+    def new_profile() -> cProfile.Profile:
+        return cProfile.Profile(time.thread_time) if cpu else cProfile.Profile()
+
     def start(_frame: Any, _event: str, _arg: Any) -> None:  # the first event in a new thread
-        profile = cProfile.Profile()
+        profile = new_profile()
         with lock:
             profiles.append(profile)
         profile.enable()
@@ -212,7 +232,7 @@ def _serve_profiled(out: Path, argv: list[str]) -> int:
         _reset_marker(out).touch()  # the parent waits for this before it starts the step
 
     signal.signal(signal.SIGUSR1, reset)
-    main_profile = cProfile.Profile()
+    main_profile = new_profile()
     profiles.append(main_profile)
     threading.setprofile(start)
     from govssi.cli import main
@@ -666,14 +686,23 @@ def _reset_profile(pid: int, out: Path, timeout: float = 30.0) -> None:
 
 
 def profile_server(
-    *, kind: str, rate: float, seconds: float, top: int, postgres_url: str = DEFAULT_POSTGRES
+    *,
+    kind: str,
+    rate: float,
+    seconds: float,
+    top: int,
+    postgres_url: str = DEFAULT_POSTGRES,
+    profile_cpu: bool = False,
 ) -> dict[str, Any]:
-    """One step at ``rate`` against one server process under cProfile; per-credential times of the top functions."""
+    """One step at ``rate`` against one server process under cProfile; per-credential times of the top functions
+    (``profile_cpu``: CPU time of each thread instead of wall time)."""
     data_dir = Path(tempfile.mkdtemp(prefix="govssi-issuer-profile-"))
     out = data_dir / "server.prof"
     try:
         with database(kind, data_dir, postgres_url) as url:
-            with issuer_server(data_dir, database_url=url, workers=1, profile_out=out) as server:
+            with issuer_server(
+                data_dir, database_url=url, workers=1, profile_out=out, profile_cpu=profile_cpu
+            ) as server:
                 workload = Workload(server.base, server.process.pid)
                 workload.run_step(min(rate, 10.0), 1.0)
                 pid = server.process.pid
@@ -701,7 +730,8 @@ def profile_server(
         group = _package(r["function"])
         by_package[group] = by_package.get(group, 0.0) + r["tottime_us"]
     return {
-        "operation": f"issuer credential flow ({kind}, {rate}/s; all server threads, idle waits left out)",
+        "operation": f"issuer credential flow ({kind}, {rate}/s; all server threads, "
+        + ("CPU time per thread)" if profile_cpu else "idle waits left out)"),
         "count": count,
         "profiled_us_per_op": busy,
         # Own time per credential by package; "database round trips" is psycopg waiting for the server's answers.
@@ -789,7 +819,9 @@ def format_table(report: dict[str, Any]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--serve-profiled"]:
-        return _serve_profiled(Path(argv[1]), argv[3:] if argv[2:3] == ["--"] else argv[2:])
+        rest, cpu = argv[2:], argv[2:3] == ["--cpu"]
+        rest = rest[1:] if cpu else rest
+        return _serve_profiled(Path(argv[1]), rest[1:] if rest[:1] == ["--"] else rest, cpu=cpu)
     parser = argparse.ArgumentParser(prog="python -m bench.issuer_bench", description=__doc__.split("\n", 1)[0])
     parser.add_argument("--db", default="sqlite,postgresql", help="databases, comma-separated (sqlite,postgresql)")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes (2)")
@@ -806,6 +838,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     parser.add_argument("--profile", action="store_true", help="cProfile the server at --rate (default 50/s)")
+    parser.add_argument(
+        "--profile-cpu", action="store_true", help="with --profile: each thread's CPU time instead of wall time"
+    )
     parser.add_argument("--top", type=int, default=25, help="functions listed per profile table (25)")
     args = parser.parse_args(argv)
     kinds = [k.strip() for k in args.db.split(",") if k.strip()]
@@ -815,7 +850,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--workers, --seconds, --rate and --start-rate must be positive")
     if args.profile:
         profile = profile_server(
-            kind=kinds[0], rate=args.rate or 50.0, seconds=args.seconds, top=args.top, postgres_url=args.postgres_url
+            kind=kinds[0],
+            rate=args.rate or 50.0,
+            seconds=args.seconds,
+            top=args.top,
+            postgres_url=args.postgres_url,
+            profile_cpu=args.profile_cpu,
         )
         print(json.dumps(profile, indent=2) if args.json else format_profile(profile))
         if not args.json:
