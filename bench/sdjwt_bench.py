@@ -29,8 +29,10 @@ run ``--seconds`` — so both sides see the same background load; measured one a
 other processes during one side's two seconds moved the ratios by a third in either direction.
 
 Caches: govssi keeps bounded caches of decoded JOSE headers, imported JWKs (``cnf.jwk``) and compiled claim-path lists.
-Every presentation verified here carries the same holder key, so the ``cnf.jwk`` import is always found in the cache;
-a verifier seeing each holder once pays the import (about 10 µs, one point decompression) on every presentation.
+Every presentation verified in ``verify`` carries the same holder key, so the ``cnf.jwk`` import is always found in
+the cache; a verifier seeing each holder once pays the import (and the first use of a new key object) on every
+presentation. So the run also verifies ``--holders`` (default 300, more than that cache keeps) presentations of as many
+holders in turn, both libraries, and prints that line apart: "verify with a new holder each time".
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ import argparse
 import cProfile
 import gc
 import io
+import itertools
 import json
 import math
 import os
@@ -419,6 +422,31 @@ class Es256Limit:
             public.verify(der, signing_input, self.algorithm)
 
 
+# --- a new holder each time ---------------------------------------------------------------------------------------
+
+#: More holders than govssi's imported-JWK cache keeps (256, emptied when full): verifying their presentations in turn,
+#: every ``cnf.jwk`` is imported anew, as by a verifier that sees each holder once.
+NEW_HOLDERS = 300
+
+
+class NewHolders:
+    """One credential and presentation per holder (each with its own key), verified in turn by both libraries."""
+
+    def __init__(self, keys: BenchKeys, count: int = NEW_HOLDERS, *, reference: bool = True) -> None:
+        holders = [BenchKeys(keys.issuer, PrivateKey.generate("ES256")) for _ in range(count)]
+        self.count = count
+        self._ours = itertools.cycle([OursWorkload(k).verify for k in holders])
+        self._ref = itertools.cycle([ReferenceWorkload(k).verify for k in holders]) if reference else None
+
+    def ours(self) -> dict[str, Any]:
+        return next(self._ours)()
+
+    def ref(self) -> dict[str, Any]:
+        if self._ref is None:
+            raise RuntimeError("built without the reference library")
+        return next(self._ref)()
+
+
 # --- the run -------------------------------------------------------------------------------------------------------
 
 
@@ -451,8 +479,10 @@ def run_benchmark(
     reference: bool = True,
     keys: BenchKeys | None = None,
     slice_seconds: float = 0.02,
+    new_holders: int = NEW_HOLDERS,
 ) -> dict[str, Any]:
-    """Measure every operation of both libraries and the ES256 limit; return the results as plain data."""
+    """Measure every operation of both libraries and the ES256 limit, and verify with a new holder each time
+    (``new_holders`` presentations in turn; 0 skips it); return the results as plain data."""
     keys = keys or BenchKeys.generate()
     ours = OursWorkload(keys)
     ours.check()
@@ -508,6 +538,22 @@ def run_benchmark(
             op: results[ours.name][op].cpu_ops_per_s / results[ref.name][op].cpu_ops_per_s for op in OPERATIONS
         }
         out["targets"] = {op: {"target": t, "met": ratios[op] >= t} for op, t in TARGETS.items()}
+    if new_holders > 0:
+        many = NewHolders(keys, new_holders, reference=ref is not None)
+        measured = measure_interleaved(
+            [many.ours, *([many.ref] if ref is not None else [])],
+            seconds=seconds,
+            iterations=iterations,
+            slice_seconds=slice_seconds,
+        )
+        fresh: dict[str, Any] = {"holders": new_holders, ours.name: asdict(measured[0])}
+        fresh["share_of_limit_cpu"] = measured[0].cpu_ops_per_s / two.cpu_ops_per_s
+        if ref is not None:
+            fresh[ref.name] = asdict(measured[1])
+            fresh["ratio"] = measured[0].ops_per_s / measured[1].ops_per_s
+            fresh["ratio_p50"] = measured[1].p50_us / measured[0].p50_us
+            fresh["ratio_cpu"] = measured[0].cpu_ops_per_s / measured[1].cpu_ops_per_s
+        out["verify_new_holders"] = fresh
     out["targets_stretch"] = {
         "verify_share_of_limit": {
             "target": STRETCH_LIMIT_SHARE,
@@ -562,6 +608,19 @@ def format_table(report: dict[str, Any]) -> str:
         f"stretch ≥ {100 * stretch['target']:.0f}%: "
         f"{'met' if stretch['met'] else 'not met'})"
     )
+    fresh = report.get("verify_new_holders")
+    if fresh is not None:
+        line = (
+            f"verify with a new holder each time ({fresh['holders']} holders in turn, no cnf.jwk cache hit): govssi "
+            f"{fresh['govssi']['ops_per_s']:.0f}/s ({fresh['govssi']['cpu_ops_per_s']:.0f}/CPU-s, "
+            f"{100 * fresh['share_of_limit_cpu']:.1f}% of the limit by CPU)"
+        )
+        if "ratio" in fresh:
+            line += (
+                f", sd-jwt {fresh['sd-jwt']['ops_per_s']:.0f}/s: {fresh['ratio']:.2f}× "
+                f"(p50 {fresh['ratio_p50']:.2f}×, CPU {fresh['ratio_cpu']:.2f}×)"
+            )
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -649,11 +708,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--profile-count", type=int, default=2000, help="operations to profile (default 2000)")
     parser.add_argument("--top", type=int, default=15, help="functions listed per profile table (default 15)")
     parser.add_argument("--no-reference", action="store_true", help="skip the sd-jwt reference library")
+    parser.add_argument(
+        "--holders",
+        type=int,
+        default=NEW_HOLDERS,
+        help=f"holders verified in turn for 'verify with a new holder each time' (default {NEW_HOLDERS}; 0 skips it)",
+    )
     parser.add_argument("--cpu", type=int, help="CPU to pin to (default: the last allowed one)")
     parser.add_argument("--no-pin", action="store_true", help="do not pin the process to one CPU")
     args = parser.parse_args(argv)
     if args.seconds <= 0 or args.slice <= 0 or (args.iterations is not None and args.iterations < 1):
         parser.error("--seconds, --slice and --iterations must be positive")
+    if args.holders < 0:
+        parser.error("--holders must not be negative")
 
     cpu = None if args.no_pin else pin_to_one_cpu(args.cpu)
     if args.profile:
@@ -661,7 +728,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(profile, indent=2) if args.json else format_profile(profile))
         return 0
     report = run_benchmark(
-        seconds=args.seconds, iterations=args.iterations, reference=not args.no_reference, slice_seconds=args.slice
+        seconds=args.seconds,
+        iterations=args.iterations,
+        reference=not args.no_reference,
+        slice_seconds=args.slice,
+        new_holders=args.holders,
     )
     report = {"environment": environment(cpu), "seconds": args.seconds, "iterations": args.iterations, **report}
     print(json.dumps(report, indent=2) if args.json else format_table(report))

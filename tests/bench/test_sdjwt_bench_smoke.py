@@ -16,6 +16,7 @@ from bench.sdjwt_bench import (
     PRESENTED,
     BenchKeys,
     Es256Limit,
+    NewHolders,
     OursWorkload,
     format_profile,
     format_table,
@@ -79,7 +80,7 @@ def test_es256_limit_verifies_the_presentation_signatures(keys: BenchKeys) -> No
 
 
 def test_run_benchmark_ours_only(keys: BenchKeys) -> None:
-    report = run_benchmark(iterations=ITERATIONS, reference=False, keys=keys)
+    report = run_benchmark(iterations=ITERATIONS, reference=False, keys=keys, new_holders=0)
     assert set(report["results"]) == {"govssi"}
     assert set(report["results"]["govssi"]) == set(OPERATIONS)
     assert "ratios" not in report
@@ -88,13 +89,27 @@ def test_run_benchmark_ours_only(keys: BenchKeys) -> None:
 
 def test_run_benchmark_with_the_reference_library(keys: BenchKeys) -> None:
     pytest.importorskip("sd_jwt")
-    report = run_benchmark(iterations=ITERATIONS, keys=keys)
+    report = run_benchmark(iterations=ITERATIONS, keys=keys, new_holders=3)
     assert set(report["results"]) == {"govssi", "sd-jwt"}
+    fresh = report["verify_new_holders"]
+    assert fresh["holders"] == 3 and fresh["govssi"]["iterations"] == fresh["sd-jwt"]["iterations"] == ITERATIONS
+    assert fresh["ratio_cpu"] > 0
     assert set(report["ratios"]) == set(report["ratios_p50"]) == set(report["ratios_cpu"]) == set(OPERATIONS)
     assert set(report["targets"]) == {"issue", "verify"}
     table = format_table({"environment": sdjwt_bench.environment(None), "seconds": 0, **report})
     assert "govssi / sd-jwt, ops/s" in table
     assert "two-ES256-verifications limit" in table
+    assert "verify with a new holder each time (3 holders in turn" in table
+
+
+def test_new_holders_verify_presentations_of_distinct_holder_keys(keys: BenchKeys) -> None:
+    many = NewHolders(keys, 3, reference=False)
+    seen = set()
+    for _ in range(3):
+        claims = many.ours()
+        assert claims["given_name"] == "ERIKA"
+        seen.add(claims["cnf"]["jwk"]["x"])
+    assert len(seen) == 3
 
 
 @pytest.mark.parametrize("operation", OPERATIONS)
@@ -107,7 +122,7 @@ def test_profile_operation(keys: BenchKeys, operation: str) -> None:
 
 def test_command_line_json(capsys: pytest.CaptureFixture[str]) -> None:
     """--no-pin: the test process must keep its CPU affinity (xdist workers share the machine)."""
-    assert sdjwt_bench.main(["--iterations", "5", "--json", "--no-pin", "--no-reference"]) == 0
+    assert sdjwt_bench.main(["--iterations", "5", "--json", "--no-pin", "--no-reference", "--holders", "2"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["environment"]["cpu"] is None
     assert report["workload"]["disclosable"] == 19
