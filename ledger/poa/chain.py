@@ -9,9 +9,12 @@
   signer limit, difficulty for the turn, checkpoint list) — and only then executed by py-evm, which compares the
   resulting state, receipts and gas with the header's and checks the seal once more;
 - **fork choice**: py-evm keeps every valid block and makes the chain with the highest total difficulty canonical
-  (a strictly heavier chain wins; of equally heavy ones the first seen stays), so in-turn blocks weigh 2 and
-  out-of-turn blocks 1, as in geth — and a shorter chain can win; py-evm's chain database mishandles that case
-  (:mod:`ledger.poa.chaindb` has the defect and the adapter);
+  (in-turn blocks weigh 2 and out-of-turn blocks 1, as in geth — so a shorter chain can win; py-evm's chain database
+  mishandles that case: :mod:`ledger.poa.chaindb` has the defect and the adapter). Of two equally heavy heads the
+  EIP-3436 block choice rule decides (:func:`ledger.poa.clique.choice_rank`: the lower block number, then the signer
+  whose in-turn slot is least recent, then the lower hash), not the order of arrival: with "the first seen stays" a
+  network can stop for good with more than half of its signers online (each signer allowed to seal sits on the head
+  where it signed recently, the "recently signed" deadlock);
 - **building** (:meth:`CliqueChain.build_block`): a child of the head with the pool's executable transactions up to
   the EIP-1559 gas target (so the base fee stays 0), the signer's vote, checkpoint signer list, and its seal.
 
@@ -62,6 +65,7 @@ from ledger.poa.clique import (
     DIFF_NO_TURN,
     building_as,
     check_cascading_rules,
+    choice_rank,
     clique_vm_configuration,
     header_signer,
     in_turn,
@@ -297,10 +301,46 @@ class CliqueChain(ChainReader):
             self._log.append(rlp.encode(block), sync=durable)
         for tx in block.transactions:
             self._senders[tx.hash] = bytes(tx.sender)
-        canonical = bool(result.new_canonical_blocks)
+        new_canonical, old_canonical = result.new_canonical_blocks, result.old_canonical_blocks
+        if not new_canonical:
+            new_canonical, old_canonical = self._choose_between_equals(header)
+        canonical = bool(new_canonical)
         if canonical:
-            self._canonical_changed(result.new_canonical_blocks, result.old_canonical_blocks)
+            self._canonical_changed(new_canonical, old_canonical)
         return ImportResult(block.hash, header.block_number, new=True, canonical=canonical)
+
+    def _choose_between_equals(self, header: BlockHeaderAPI) -> tuple[tuple[BlockAPI, ...], tuple[BlockAPI, ...]]:
+        """py-evm stored ``header``'s block without making it canonical (it is not heavier than the head): make it
+        the head if the EIP-3436 rule ranks it above the head (an equally heavy head with a lower number, a less
+        recent in-turn slot of its signer, or a lower hash); the blocks that became and stopped being canonical."""
+        head = self._chain.get_canonical_head()
+        if self._chain.get_score(header.hash) != self._chain.get_score(head.hash):  # lighter: no need to rank
+            return (), ()
+        if self._choice_rank(header) <= self._choice_rank(head):
+            return (), ()
+        chaindb = cast(CliqueChainDB, self._chain.chaindb)
+        new_hashes, old_hashes = chaindb.set_canonical_head(header)
+        _log.info(
+            "block %d replaces the equally heavy head %d (EIP-3436 block choice)",
+            header.block_number,
+            head.block_number,
+        )
+        return (
+            tuple(self._chain.get_block_by_hash(block_hash) for block_hash in new_hashes),
+            tuple(self._chain.get_block_by_hash(block_hash) for block_hash in old_hashes),
+        )
+
+    def _choice_rank(self, header: BlockHeaderAPI) -> tuple[int, int, int, int]:
+        """:func:`choice_rank` of a stored block: its total difficulty, and its signer's index among the signers of
+        its parent's snapshot (the list its turn is counted in)."""
+        weight = int(self._chain.get_score(header.hash))
+        parent = self._header_by_hash(header.parent_hash) if header.block_number > 0 else None
+        if parent is None:
+            return choice_rank(header, total_difficulty=weight, signer_index=0, signer_count=0)
+        signers = self.signers_after(parent)
+        signer = self.seal_signer(header)
+        index = signers.index(signer) if signer in signers else 0  # a stored block's signer was authorised
+        return choice_rank(header, total_difficulty=weight, signer_index=index, signer_count=len(signers))
 
     def _canonical_changed(self, new: tuple[BlockAPI, ...], old: tuple[BlockAPI, ...]) -> None:
         """Index the new canonical blocks, update the pool, tell the listeners."""

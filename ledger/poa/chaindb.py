@@ -11,6 +11,11 @@ never follow the winning chain again, and a network whose signers all hit it sto
 nodes; ``tests/ledger/poa/test_poa_chain.py::test_a_shorter_heavier_chain_wins_and_grows_on`` reproduces it with
 three blocks.
 
+**The block choice rule.** py-evm makes a block canonical only when it is strictly heavier than the head; the Clique
+tie-break of EIP-3436 (:func:`ledger.poa.clique.choice_rank`) needs to make an equally heavy one canonical:
+:meth:`CliqueChainDB.set_canonical_head` does what py-evm does for a heavier block (its header and transaction
+lookups), for a block that is already stored.
+
 **The adapter.** :class:`CliqueChainDB` answers that case as py-evm answers a changed header at a height it holds:
 the height has no canonical block, so its block gap is reopened (persisting the canonical block there later fills
 it). Everything else is py-evm's code. The installed package is not modified.
@@ -20,18 +25,32 @@ from __future__ import annotations
 
 import rlp  # type: ignore[import-untyped]
 from eth.abc import BlockHeaderAPI, DatabaseAPI
+from eth.constants import GENESIS_PARENT_HASH
 from eth.db.chain import ChainDB
 from eth.db.chain_gaps import GapChange, GapInfo, reopen_gap
 from eth.db.schema import SchemaV1
 from eth.exceptions import HeaderNotFound
 from eth.rlp.sedes import chain_gaps
 from eth.typing import ChainGaps
+from eth_typing import Hash32
 
 __all__ = ["CliqueChainDB"]
 
 
 class CliqueChainDB(ChainDB):
-    """:class:`eth.db.chain.ChainDB` with the header-gap defect handled (see the module docstring)."""
+    """:class:`eth.db.chain.ChainDB` with the header-gap defect handled and equally heavy heads switchable (see the
+    module docstring)."""
+
+    def set_canonical_head(self, header: BlockHeaderAPI) -> tuple[tuple[Hash32, ...], tuple[Hash32, ...]]:
+        """Make the stored block ``header`` the canonical head as ``ChainDB.persist_block`` does for a heavier block
+        (canonical header chain, transaction lookups of the blocks that become canonical); the hashes of the blocks
+        that became canonical and of those that stopped being canonical."""
+        with self.db.atomic_batch() as db:
+            new_headers, old_headers = self._set_as_canonical_chain_head(db, header, GENESIS_PARENT_HASH)
+            for new in new_headers:
+                for index, transaction_hash in enumerate(self._get_block_transaction_hashes(db, new)):
+                    self._add_transaction_to_canonical_chain(db, transaction_hash, new, index)
+        return tuple(new.hash for new in new_headers), tuple(old.hash for old in old_headers)
 
     @classmethod
     def _update_header_chain_gaps(

@@ -49,6 +49,7 @@ __all__ = [
     "building_as",
     "canonical",
     "check_cascading_rules",
+    "choice_rank",
     "clique_vm_configuration",
     "header_signer",
     "in_turn",
@@ -112,6 +113,31 @@ def in_turn(number: int, signer: bytes, signers: list[bytes]) -> bool:
 def wiggle_window(signers: int) -> float:
     """The longest random delay an out-of-turn signer waits (seconds)."""
     return signer_limit(signers) * WIGGLE_TIME
+
+
+def choice_rank(
+    header: BlockHeaderAPI, *, total_difficulty: int, signer_index: int, signer_count: int
+) -> tuple[int, int, int, int]:
+    """The rank of ``header`` as a chain head in the EIP-3436 block choice rule ("Expanded Clique Block Choice
+    Rule"); of two heads the one with the greater rank is canonical. EIP-3436: "choose the block with the most total
+    difficulty. Then choose the block with the lowest block number. Then choose the block whose validator had the least
+    recent in-turn block assignment. Then choose the block with the lowest hash" — the third as the greatest
+    ``(header_number - validator_index) % validator_count`` (the signer's index among the sorted signers), the fourth
+    with the hash read as an unsigned 256-bit integer.
+
+    EIP-225 alone says only "the chain with the most total difficulty"; keeping the first seen of two equally heavy
+    heads (what most clients did) can stop a network for good although more than half of its signers are online:
+    each eligible signer may sit on the head where it signed recently, while the others wait on the other head (the
+    Goerli halts EIP-3436 was written for; geth's ``shouldPreserve`` comment shows one). A rule every node applies
+    alike puts all nodes on one head, on which at least one online signer is not among the last ``⌊N/2⌋``.
+    """
+    number = header.block_number
+    return (
+        total_difficulty,
+        -number,
+        (number - signer_index) % signer_count if signer_count else 0,
+        -int.from_bytes(header.hash, "big"),
+    )
 
 
 def vote_fields(subject: bytes | None, authorize: bool) -> tuple[bytes, bytes]:

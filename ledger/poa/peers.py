@@ -9,7 +9,9 @@ not devp2p. What a node does with its peers:
   unreachable its messages are dropped (it catches up by syncing) and it is retried with a growing back-off.
 - **status and sync**: every ``sync_interval`` seconds — and at once when a gossiped block's parent is unknown —
   the node asks each peer for its head and total difficulty (``poa_status``; peers of another genesis are ignored).
-  If a peer's chain is heavier, the node fetches that chain backwards from the peer's head (``poa_getBlocks``,
+  If a peer's chain is heavier — or as heavy, with a head the node has never seen (the EIP-3436 block choice rule
+  may prefer it, :func:`ledger.poa.clique.choice_rank`; a gossiped block can be lost) — the node fetches that chain
+  backwards from the peer's head (``poa_getBlocks``,
   :data:`SYNC_BATCH` blocks a request, each block's hash checked against the link it was asked for) down to a block
   it knows, then imports the new blocks oldest first — every one checked like any other block (seal, EIP-225 rules,
   execution), so a peer can waste a node's time but never make it accept an invalid block. That one mechanism
@@ -317,7 +319,9 @@ class PeerSet:
             self._wake.clear()
 
     def sync_round(self) -> None:
-        """Ask every peer for its head; catch up with the heaviest chain if it is heavier than ours."""
+        """Ask every peer for its head; catch up with the heaviest chain if it is heavier than ours, or with an
+        equally heavy one whose head we do not know (importing it applies the EIP-3436 block choice rule: all nodes
+        that know the same heads choose the same one)."""
         with self._lock:
             peers = list(self._peers.values())
         for peer in peers:
@@ -326,8 +330,11 @@ class PeerSet:
             self._poll(peer)
         candidates = [peer for peer in peers if peer.alive and peer.total_difficulty is not None]
         for peer in sorted(candidates, key=lambda p: -(p.total_difficulty or 0)):
-            if (peer.total_difficulty or 0) <= self.chain.total_difficulty() or self._stopped.is_set():
+            ours = self.chain.total_difficulty()
+            if (peer.total_difficulty or 0) < ours or self._stopped.is_set():
                 return
+            if peer.total_difficulty == ours and (peer.head_hash is None or self.chain.knows(peer.head_hash)):
+                continue
             if self._catch_up(peer):
                 return
 

@@ -3,10 +3,10 @@
 Like the single node's journal (:mod:`ledger.node.journal`, which explains why py-evm's on-disk database is not used
 here), the chain is rebuilt on start by importing the logged blocks again into a fresh in-memory py-evm chain. The
 record is different: a Clique node imports whole blocks (many transactions, sealed by a signer) from its own sealer
-and from its peers, including blocks of forks that lose — and the order in which a node saw competing blocks of
-equal weight decides which one it keeps (first seen wins a tie). Logging every imported block in import order and
-replaying them in that order therefore rebuilds exactly the same tree and the same head; each replayed block is
-checked again (seal, rules, state root), so a damaged log is found, not served.
+and from its peers, including blocks of forks that lose (of competing heads the heavier, and of equally heavy ones
+the EIP-3436 block choice rule decides, whatever the order they came in). Logging every imported block in import
+order — parents before children — and replaying them in that order therefore rebuilds exactly the same tree and the
+same head; each replayed block is checked again (seal, rules, state root), so a damaged log is found, not served.
 
 Format: one line per block, the block's RLP in hex, ``\\n``-terminated. A crash can only tear the last line, which
 :meth:`BlockLog.open` cuts off (a block the node sealed is gossiped only after its line is durable; a block it

@@ -200,9 +200,10 @@ def _first_out_of_turn(chain: CliqueChain, keys: list[SoftwareChainSigner]) -> S
 def test_heaviest_chain_wins_and_a_reorganisation_keeps_transactions(
     keys: list[SoftwareChainSigner], genesis: CliqueGenesis
 ) -> None:
-    """Fork choice by total difficulty: two out-of-turn blocks (weight 2) tie with one in-turn block (first seen
-    stays); one more block makes the other branch heavier and the node reorganises: the replaced block's
-    transaction goes back to the pool, its logs leave the index, and it is mined again on the new branch."""
+    """Fork choice by total difficulty: two out-of-turn blocks (weight 2) tie with one in-turn block, and of equally
+    heavy heads the lower block number wins (EIP-3436 rule 2, geth's too), however late it arrives; the node
+    reorganises to the other branch: the replaced block's transaction goes back to the pool, its logs leave the
+    index, and it is mined again on the new branch."""
     a, b = CliqueChain.in_memory(genesis), CliqueChain.in_memory(genesis)
     deployer = dev(0)
     a.send_raw_transaction(signed(deployer, nonce=0, data=bytes.fromhex(ARTIFACT.bytecode[2:]), gas=3_000_000))
@@ -218,10 +219,11 @@ def test_heaviest_chain_wins_and_a_reorganisation_keeps_transactions(
     heavy = b.build_block(in_turn_signer(b, keys), timestamp=b.head().timestamp + 1)  # B: block 2 in turn (2)
     b.import_block(heavy, sync=False)
     assert a.total_difficulty() == b.total_difficulty()
-    assert a.import_block(heavy, sync=False).canonical is False  # a tie: A keeps what it saw first
+    result = a.import_block(heavy, sync=False)  # a tie: the shorter branch wins
+    assert result.canonical and a.head().hash == b.head().hash and a.block_number == 2
+    assert a.total_difficulty() == b.total_difficulty()
     (on_top,) = grow(b, keys, 1)
-    result = a.import_block(on_top, sync=False)
-    assert result.canonical and a.head().hash == b.head().hash
+    assert a.import_block(on_top, sync=False).canonical and a.head().hash == b.head().hash
     assert a.logs(LogQuery(0, a.block_number, frozenset([contract]))) == []
     assert a.pool.get(_hash(raw)) is not None  # back in the pool
     assert a.transaction(_hash(raw)) is None
@@ -324,3 +326,46 @@ def test_a_shorter_heavier_chain_wins_and_grows_on(keys: list[SoftwareChainSigne
     assert a.head().hash == b.head().hash and a.block_number == 3
     grow(a, keys, 2, others=(b,))  # and both go on together
     assert a.head().hash == b.head().hash
+
+
+def test_equally_heavy_heads_converge_so_the_recently_signed_rule_cannot_deadlock() -> None:
+    """The EIP-225 "recently signed" deadlock and the EIP-3436 block choice rule that ends it.
+
+    7 signers k0…k6 (sorted), blocks 1 and 2 in turn (k1, k2); k3, whose turn block 3 is, and k6, k0 are cut off, so
+    k1, k2, k4, k5 (more than half) must go on. k4 and k5 both seal block 3 out of turn (difficulty 1 each): two
+    equally heavy heads. With "the first seen stays", the node of k5 keeps 3(k5) and the others 3(k4): on 3(k4) only
+    k5 may seal (k1, k2, k4 signed one of the last ⌊7/2⌋ = 3 blocks), on 3(k5) only k4 — and each sits on the other
+    head, so nothing is ever sealed. EIP-3436 rule 3 picks the same head everywhere: the block whose signer's last
+    in-turn assignment is least recent, the greatest ``(number − signer index) mod N``: 3(k4) with (3 − 4) mod 7 = 6
+    over 3(k5) with 5."""
+    keys = signers(7, seed=120)
+    genesis = genesis_for(keys)
+    nodes = [CliqueChain.in_memory(genesis) for _ in range(4)]  # the nodes of k1, k2, k4, k5
+    grow(nodes[0], keys, 2, others=tuple(nodes[1:]))
+    assert [nodes[0].seal_signer(nodes[0].header(n)) for n in (1, 2)] == [address(keys[1]), address(keys[2])]  # type: ignore[arg-type]
+    timestamp = nodes[0].head().timestamp + 1
+    by_k4 = nodes[2].build_block(keys[4], timestamp=timestamp)
+    by_k5 = nodes[3].build_block(keys[5], timestamp=timestamp)
+    assert by_k4.header.difficulty == by_k5.header.difficulty == 1
+    for node in nodes[:3]:
+        assert node.import_block(by_k4, sync=False).canonical
+    assert nodes[3].import_block(by_k5, sync=False).canonical  # k5's node saw its own block first
+    for node in nodes[:3]:
+        assert node.import_block(by_k5, sync=False).canonical is False  # 3(k4) wins there …
+    result = nodes[3].import_block(by_k4, sync=False)  # … and on k5's node too, though it came second
+    assert result.canonical and nodes[3].head().hash == by_k4.hash
+    assert {node.head().hash for node in nodes} == {by_k4.hash}
+    assert nodes[3].total_difficulty() == nodes[0].total_difficulty()
+    # On the common head k5 may seal block 4, and every node takes it: the network goes on.
+    recent = nodes[3].recent_signers(nodes[3].head(), 3)
+    assert address(keys[5]) not in recent
+    block = nodes[3].build_block(keys[5], timestamp=timestamp + 1)
+    for node in nodes:
+        assert node.import_block(block, sync=False).canonical
+    # The order of arrival does not matter: a node that saw 3(k5) first, then 3(k4), ends on 3(k4) as well; replayed
+    # in the other order, the same.
+    late = CliqueChain.in_memory(genesis)
+    for known in [nodes[0].header(1), nodes[0].header(2)]:
+        late.import_block(nodes[0].block_by_hash(known.hash), sync=False)  # type: ignore[union-attr, arg-type]
+    late.import_block(by_k4, sync=False)
+    assert late.import_block(by_k5, sync=False).canonical is False and late.head().hash == by_k4.hash

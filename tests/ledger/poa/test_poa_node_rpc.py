@@ -14,13 +14,13 @@ import pytest
 import rlp
 from eth_utils.address import to_checksum_address
 from node_support import ARTIFACT, dev, signed
-from poa_support import address, dev_transaction, genesis_for, signers, wait_until
+from poa_support import address, dev_transaction, genesis_for, grow, signers, wait_until
 from web3 import Web3
 from web3.middleware import ExtraDataToPOAMiddleware
 
 from ledger.client import ChainClient, ClientPolicy, FailoverPolicy, SoftwareChainSigner, call_data
 from ledger.node import dev_account_keys
-from ledger.poa import CliqueGenesis, PoaNode
+from ledger.poa import CliqueChain, CliqueGenesis, PoaNode
 from ledger.poa.peers import PeerClient, PeerError
 
 
@@ -238,3 +238,40 @@ def test_the_standard_methods_through_web3(cluster: Cluster) -> None:
     assert w3.eth.get_logs({"address": registry.address, "fromBlock": 0, "toBlock": mined["blockNumber"] - 1}) == []
     other = Web3(Web3.HTTPProvider(cluster.urls[2], request_kwargs={"timeout": 10}))
     assert wait_until(lambda: other.eth.get_transaction_receipt(mined["transactionHash"]) is not None, timeout=20)
+
+
+def test_four_of_seven_on_two_equally_heavy_heads_go_on(tmp_path: Path) -> None:
+    """The "recently signed" deadlock between node processes' worth of nodes (threads here), without gossip: 7
+    signers, only the nodes of k1, k2, k4, k5 run (more than half). Blocks 1 (k1) and 2 (k2) are in turn; then k4 and
+    k5 each sealed a block 3 out of turn, and the other block never reached them: k1, k2, k4 hold 3(k4), k5 holds
+    3(k5) — equally heavy. On 3(k4) only k5 may seal, on 3(k5) only k4 (EIP-225: none of the last ⌊7/2⌋ blocks is
+    the signer's). Status polling alone must bring the nodes onto one head (a peer's equally heavy head the node has
+    never seen is fetched; the EIP-3436 block choice rule picks the same one everywhere), and sealing goes on."""
+    keys = signers(7, seed=120)
+    genesis = genesis_for(keys)
+    builder = CliqueChain.in_memory(genesis)
+    common = grow(builder, keys, 2)
+    timestamp = builder.head().timestamp + 1
+    by_k4 = builder.build_block(keys[4], timestamp=timestamp)
+    by_k5 = builder.build_block(keys[5], timestamp=timestamp)
+    assert by_k4.header.difficulty == by_k5.header.difficulty == 1
+    running = [1, 2, 4, 5]
+    ports = _ports(len(running))
+    urls = [f"http://127.0.0.1:{port}" for port in ports]
+    for index in running:
+        with CliqueChain.open(tmp_path / f"node-{index}", genesis) as chain:
+            for block in [*common, by_k5 if index == 5 else by_k4]:
+                chain.import_block(block, sync=True)
+    nodes: list[PoaNode] = []
+    try:
+        for index, port in zip(running, ports, strict=True):
+            node = PoaNode(
+                tmp_path / f"node-{index}", genesis, signer=keys[index], port=port, peers=urls, sync_interval=0.3
+            )
+            nodes.append(node.start())
+        assert wait_until(lambda: min(node.chain.block_number for node in nodes) >= 5, timeout=60)
+        assert wait_until(lambda: len({node.chain.header(5).hash for node in nodes}) == 1, timeout=20)  # type: ignore[union-attr]
+        assert {node.chain.header(3).hash for node in nodes} == {by_k4.hash}  # type: ignore[union-attr]
+    finally:
+        for node in nodes:
+            node.stop()
