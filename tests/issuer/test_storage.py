@@ -225,6 +225,71 @@ def test_status_indexes_are_never_reused_and_lists_roll_over(storage: IssuerStor
     assert len(rows) == len(set(rows)) == 4
 
 
+def _allocated(storage: IssuerStorage) -> list[int]:
+    with storage.engine.connect() as conn:
+        return list(conn.execute(sa.select(t.status_list.c.allocated).order_by(t.status_list.c.number)).scalars())
+
+
+def test_status_entries_are_counted_in_blocks_per_process(storage: IssuerStorage) -> None:
+    """On a large list each process (here: each allocator) counts a block of entries against the list's capacity at
+    once, so issuances do not each update the list's row; the entries themselves are recorded one by one."""
+    authority = storage.create_authority("koeln", "Köln", "Cologne")
+    first, second = (StatusAllocator(storage.engine, size=2**14) for _ in range(2))  # capacity 8192, blocks of 64
+
+    def issue(allocator: StatusAllocator) -> None:
+        with storage.engine.begin() as conn:
+            chosen = allocator.choose(
+                authority_id=authority.id, credential_issuer="https://i/issuers/koeln", count=1, conn=conn
+            )
+            assert chosen[0].reserved
+            ids = allocator.try_record(
+                conn,
+                chosen,
+                authority_id=authority.id,
+                type_id="x",
+                offer_id=None,
+                holder_thumbprints=["k"],
+                expires_at=None,
+            )
+            assert ids is not None and len(ids) == 1
+
+    issue(first)
+    assert _allocated(storage) == [64]
+    issue(second)
+    assert _allocated(storage) == [128]
+    for _ in range(63):  # the rest of the first block: no update of the list
+        issue(first)
+    assert _allocated(storage) == [128]
+    issue(first)  # a new block
+    assert _allocated(storage) == [192]
+    with storage.engine.connect() as conn:
+        rows = conn.execute(sa.select(t.status_entry.c.status_list_id, t.status_entry.c.idx)).all()
+    assert len(rows) == len(set(rows)) == 66
+
+
+def test_an_index_taken_meanwhile_leaves_the_transaction_usable(storage: IssuerStorage) -> None:
+    """``try_record`` after a concurrent issuance took the chosen index: nothing recorded, ``None``, and the caller's
+    transaction goes on (the credential endpoint chooses again and signs again in the same transaction)."""
+    authority = storage.create_authority("koeln", "Köln", "Cologne")
+    issuer_url = "https://i/issuers/koeln"
+    first = StatusAllocator(storage.engine, size=2**14, rng=_Sequence([5]))
+    second = StatusAllocator(storage.engine, size=2**14, rng=_Sequence([5, 9]))
+    record = {"authority_id": authority.id, "type_id": "x", "offer_id": None, "expires_at": None}
+    with storage.engine.begin() as conn:
+        mine = second.choose(authority_id=authority.id, credential_issuer=issuer_url, count=1, conn=conn)
+        theirs = first.choose(authority_id=authority.id, credential_issuer=issuer_url, count=1)
+        assert mine[0].idx == theirs[0].idx == 5  # both free when chosen
+        with storage.engine.begin() as other:
+            assert first.try_record(other, theirs, holder_thumbprints=["theirs"], **record) is not None
+        assert second.try_record(conn, mine, holder_thumbprints=["mine"], **record) is None
+        again = second.choose(authority_id=authority.id, credential_issuer=issuer_url, count=1, conn=conn)
+        assert again[0].idx == 9
+        assert second.try_record(conn, again, holder_thumbprints=["mine"], **record) is not None
+    with storage.engine.connect() as conn:
+        rows = conn.execute(sa.select(t.status_entry.c.idx, t.status_entry.c.holder_jkt)).all()
+    assert sorted(rows) == [(5, "theirs"), (9, "mine")]
+
+
 def test_status_allocation_default_randomness(storage: IssuerStorage) -> None:
     authority = storage.create_authority("koeln", "Köln", "Cologne")
     allocator = StatusAllocator(storage.engine, size=2**17)
