@@ -190,6 +190,11 @@ class CredentialEndpoint:
         was done before it (a consumed nonce stays consumed), anything else rolls the request back."""
         ctx = self.context
         later: Callable[[], CredentialResponse | DeferredResponse] | None = None
+        # Status entries for the largest batch, counted before the request's connection is taken (never a second
+        # connection while holding one).
+        ctx.statuses.prepare(
+            authority_id=tenant.authority.id, credential_issuer=tenant.credential_issuer, count=ctx.settings.batch_size
+        )
         with ctx.request_state() as (store, conn):
             presented, grant, _ = self.authorize(tenant, authorization, dpop_headers=dpop_headers, url=url, store=store)
             request = parse_credential_request(body, max_proofs=ctx.settings.batch_size)  # 2.
@@ -366,6 +371,9 @@ class CredentialEndpoint:
         job = _DeliveryJob(tenant, type_id, offer_id, claims, holders, source_state, actor, within, and_then, pseudonym)
         if conn is not None:
             return self._deliver_in(conn, job)
+        ctx.statuses.prepare(
+            authority_id=tenant.authority.id, credential_issuer=tenant.credential_issuer, count=len(holders)
+        )
         with ctx.storage.engine.begin() as own:
             return self._deliver_in(own, job)
 

@@ -30,7 +30,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from infra.db import single_statement
 from issuer import tables as t
 from ssi.clock import Clock, system_clock
 from ssi.encoding import b64url_encode
@@ -107,8 +106,6 @@ class StatusAllocator:
         rng: IndexSource | None = None,
     ) -> None:
         self._engine = engine
-        #: Reads without BEGIN/ROLLBACK round trips (:meth:`choose` reserves nothing, so it needs no transaction).
-        self._single = single_statement(engine)
         self._size = size
         self._capacity = max(1, int(size * fill))
         self._clock = clock
@@ -131,54 +128,25 @@ class StatusAllocator:
             .returning(e.c.credential_id)
         )
 
-    def choose(
-        self, *, authority_id: int, credential_issuer: str, count: int, conn: Connection | None = None
-    ) -> list[StatusAllocation]:
-        """``count`` distinct random indexes, free right now, all in the authority's current list (a new list is
-        started when they would not fit). Nothing is reserved: :meth:`record` in the issuance transaction does that.
-
-        On large lists the entries are counted against the list's capacity a block at a time
-        (:data:`RESERVATION_BLOCK`, one short transaction per block and process) instead of in every issuance
-        transaction; a block's unused rest (a process that stops) only makes its list count as full a little earlier.
-        ``conn``: run the free-index reads on the caller's connection (no connection of its own)."""
-        if self._block > 1:
-            list_id, uri = self._reserved(authority_id, credential_issuer, count)
-            if conn is not None:
-                return self._pick(conn, list_id, uri, count, reserved=True)
-            with self._single() as own:
-                return self._pick(own, list_id, uri, count, reserved=True)
-        with self._single() as single:  # the common case: the current list has room; plain reads
-            current = self._current_list(single, authority_id, credential_issuer, count, create=False)
-            if current is not None:
-                return self._pick(single, *current, count)
-        for attempt in range(_ATTEMPTS):
-            try:
-                with self._engine.begin() as tx:
-                    current = self._current_list(tx, authority_id, credential_issuer, count)
-                    assert current is not None  # created when missing or full
-                    return self._pick(tx, *current, count)
-            except IntegrityError:
-                # Another instance created the same new list at the same moment: use theirs.
-                if attempt == _ATTEMPTS - 1:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _reserved(self, authority_id: int, credential_issuer: str, count: int) -> tuple[int, str]:
-        """``count`` entries from this process's block on the authority's current list (a new block when the block
-        has fewer left: the rest of the old one stays unused)."""
+    def prepare(self, *, authority_id: int, credential_issuer: str, count: int) -> None:
+        """Make sure this process's block on the authority's current list has ``count`` entries left (a new block,
+        counted in a short transaction of its own, when not). Call it **before** taking a connection for an issuance
+        transaction: a request holding a pooled connection must never wait for a second one (under load every pooled
+        connection may be held by requests that would all wait)."""
+        if self._block <= 1:
+            return
         with self._blocks_lock:
             block = self._blocks.get(authority_id)
             if block is not None and block[2] >= count:
-                self._blocks[authority_id] = (block[0], block[1], block[2] - count)
-                return block[0], block[1]
+                return
             size = max(count, self._block)
+            sl = t.status_list
             for attempt in range(_ATTEMPTS):
                 try:
                     with self._engine.begin() as tx:
                         current = self._current_list(tx, authority_id, credential_issuer, size)
-                        assert current is not None
+                        assert current is not None  # created when missing or full
                         list_id, uri = current
-                        sl = t.status_list
                         # Counted only while it still fits (another process may have filled the list meanwhile).
                         counted = tx.execute(
                             sa.update(sl)
@@ -188,13 +156,70 @@ class StatusAllocator:
                             .values(allocated=sl.c.allocated + size)
                         ).rowcount
                     if counted == 1:
-                        self._blocks[authority_id] = (list_id, uri, size - count)
-                        return list_id, uri
+                        self._blocks[authority_id] = (list_id, uri, size)
+                        return
                 except IntegrityError:
                     # Another instance created the same new list at the same moment: use theirs.
                     if attempt == _ATTEMPTS - 1:
                         raise
             raise RuntimeError("could not reserve status list entries (lists filling up concurrently); try again")
+
+    def choose(
+        self, *, authority_id: int, credential_issuer: str, count: int, conn: Connection | None = None
+    ) -> list[StatusAllocation]:
+        """``count`` distinct random indexes, free right now, all in the authority's current list (a new list is
+        started when they would not fit). Nothing is reserved: :meth:`record` in the issuance transaction does that.
+
+        On large lists the entries are counted against the list's capacity a block at a time
+        (:data:`RESERVATION_BLOCK`, :meth:`prepare`) instead of in every issuance transaction; a block's unused rest
+        (a process that stops) only makes its list count as full a little earlier.
+
+        ``conn``: work in the caller's transaction, on its connection only (call :meth:`prepare` before taking it).
+        When this process's block has too few entries left (other threads took them since), the entries are counted
+        in the caller's transaction instead (:meth:`record`), as on small lists."""
+        if conn is not None:
+            return self._choose_in(conn, authority_id, credential_issuer, count)
+        self.prepare(authority_id=authority_id, credential_issuer=credential_issuer, count=count)
+        for attempt in range(_ATTEMPTS):
+            try:
+                with self._engine.begin() as tx:
+                    return self._choose_in(tx, authority_id, credential_issuer, count)
+            except IntegrityError:
+                # Another instance created the same new list at the same moment: use theirs.
+                if attempt == _ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _choose_in(
+        self, conn: Connection, authority_id: int, credential_issuer: str, count: int
+    ) -> list[StatusAllocation]:
+        if self._block > 1:
+            with self._blocks_lock:
+                block = self._blocks.get(authority_id)
+                if block is not None and block[2] >= count:
+                    self._blocks[authority_id] = (block[0], block[1], block[2] - count)
+                else:
+                    block = None
+            if block is not None:
+                return self._pick(conn, block[0], block[1], count, reserved=True)
+        current = self._current_list(conn, authority_id, credential_issuer, count, create=False)
+        if current is None:  # full or missing: a new list
+            current = self._new_list(conn, authority_id, credential_issuer, count)
+        return self._pick(conn, *current, count)
+
+    def _new_list(self, conn: Connection, authority_id: int, credential_issuer: str, count: int) -> tuple[int, str]:
+        """The authority's next list, created in a savepoint (when another instance created the same list at the same
+        moment, theirs is used and the caller's transaction goes on)."""
+        for attempt in range(_ATTEMPTS):
+            try:
+                with conn.begin_nested():
+                    current = self._current_list(conn, authority_id, credential_issuer, count)
+                assert current is not None  # created when missing or full
+                return current
+            except IntegrityError:
+                if attempt == _ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def record(
         self,

@@ -237,7 +237,8 @@ def test_status_entries_are_counted_in_blocks_per_process(storage: IssuerStorage
     first, second = (StatusAllocator(storage.engine, size=2**14) for _ in range(2))  # capacity 8192, blocks of 64
 
     def issue(allocator: StatusAllocator) -> None:
-        with storage.engine.begin() as conn:
+        allocator.prepare(authority_id=authority.id, credential_issuer="https://i/issuers/koeln", count=1)
+        with storage.engine.begin() as conn:  # (prepare: before the issuance transaction takes its connection)
             chosen = allocator.choose(
                 authority_id=authority.id, credential_issuer="https://i/issuers/koeln", count=1, conn=conn
             )
@@ -262,9 +263,25 @@ def test_status_entries_are_counted_in_blocks_per_process(storage: IssuerStorage
     assert _allocated(storage) == [128]
     issue(first)  # a new block
     assert _allocated(storage) == [192]
+    with storage.engine.begin() as conn:  # a third process without a block: counted in the issuance transaction
+        third = StatusAllocator(storage.engine, size=2**14)
+        chosen = third.choose(
+            authority_id=authority.id, credential_issuer="https://i/issuers/koeln", count=1, conn=conn
+        )
+        assert not chosen[0].reserved
+        assert third.try_record(
+            conn,
+            chosen,
+            authority_id=authority.id,
+            type_id="x",
+            offer_id=None,
+            holder_thumbprints=["k"],
+            expires_at=None,
+        )
+    assert _allocated(storage) == [193]
     with storage.engine.connect() as conn:
         rows = conn.execute(sa.select(t.status_entry.c.status_list_id, t.status_entry.c.idx)).all()
-    assert len(rows) == len(set(rows)) == 66
+    assert len(rows) == len(set(rows)) == 67
 
 
 def test_an_index_taken_meanwhile_leaves_the_transaction_usable(storage: IssuerStorage) -> None:
@@ -272,9 +289,14 @@ def test_an_index_taken_meanwhile_leaves_the_transaction_usable(storage: IssuerS
     transaction goes on (the credential endpoint chooses again and signs again in the same transaction)."""
     authority = storage.create_authority("koeln", "Köln", "Cologne")
     issuer_url = "https://i/issuers/koeln"
-    first = StatusAllocator(storage.engine, size=2**14, rng=_Sequence([5]))
-    second = StatusAllocator(storage.engine, size=2**14, rng=_Sequence([5, 9]))
+    first = StatusAllocator(storage.engine, size=2**14, rng=_Sequence([1, 5]))
+    second = StatusAllocator(storage.engine, size=2**14, rng=_Sequence([2, 5, 9]))
     record = {"authority_id": authority.id, "type_id": "x", "offer_id": None, "expires_at": None}
+    for allocator, holder in ((first, "a"), (second, "b")):  # each process has its block (then choosing only reads)
+        allocator.prepare(authority_id=authority.id, credential_issuer=issuer_url, count=1)
+        with storage.engine.begin() as conn:
+            chosen = allocator.choose(authority_id=authority.id, credential_issuer=issuer_url, count=1, conn=conn)
+            assert allocator.try_record(conn, chosen, holder_thumbprints=[holder], **record) is not None
     with storage.engine.begin() as conn:
         mine = second.choose(authority_id=authority.id, credential_issuer=issuer_url, count=1, conn=conn)
         theirs = first.choose(authority_id=authority.id, credential_issuer=issuer_url, count=1)
@@ -287,7 +309,7 @@ def test_an_index_taken_meanwhile_leaves_the_transaction_usable(storage: IssuerS
         assert second.try_record(conn, again, holder_thumbprints=["mine"], **record) is not None
     with storage.engine.connect() as conn:
         rows = conn.execute(sa.select(t.status_entry.c.idx, t.status_entry.c.holder_jkt)).all()
-    assert sorted(rows) == [(5, "theirs"), (9, "mine")]
+    assert sorted(rows) == [(1, "a"), (2, "b"), (5, "theirs"), (9, "mine")]
 
 
 def test_status_allocation_default_randomness(storage: IssuerStorage) -> None:
