@@ -6,27 +6,23 @@ no serious or critical WCAG 2.1 A/AA violation on the login, offer form and offe
 
 from __future__ import annotations
 
-import fcntl
 import io
-import json
-import shutil
-import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+# the browser and axe-core helpers shared with the demo's tests (tests/govssi/demo_browser_support.py)
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "govssi"))
+
 from admin_ui_support import CLERK, FAST_HASHER
+from demo_browser_support import ARGS, CHROMIUM, axe_violations, install_axe
 from issuer_support import API_KEY, demo_ca
 
 from issuer import IssuerSettings, MemoryKeyring, loopback_issuer
 from issuer.web import StaffAccounts, create_staff_account
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-AXE_DIR = Path(__file__).resolve().parent / "axe"
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-NPM_TIMEOUT_S = 300
 
 pytestmark = [
     pytest.mark.slow,
@@ -157,53 +153,9 @@ def test_clerk_creates_a_parking_permit_offer_with_the_keyboard(browser: Any, si
     context.close()
 
 
-def _install_axe() -> str | None:
-    """``npm ci`` of the pinned axe-core unless present; the reason it cannot run, or ``None``."""
-    missing = [tool for tool in ("node", "npm") if shutil.which(tool) is None]
-    if missing:
-        return f"{' and '.join(missing)} not on PATH"
-    pinned = json.loads((AXE_DIR / "package.json").read_text("utf-8"))["dependencies"]["axe-core"]
-    installed = AXE_DIR / "node_modules" / "axe-core" / "package.json"
-
-    def present() -> bool:
-        return installed.is_file() and json.loads(installed.read_text("utf-8")).get("version") == pinned
-
-    if present():
-        return None
-    with (AXE_DIR / ".npm-install.lock").open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if not present():
-                done = subprocess.run(
-                    ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-                    cwd=AXE_DIR,
-                    capture_output=True,
-                    text=True,
-                    timeout=NPM_TIMEOUT_S,
-                    check=False,
-                )
-                if done.returncode != 0:
-                    return f"npm ci of axe-core failed: {done.stderr.strip()[-300:]}"
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return f"npm ci of axe-core failed: {exc}"
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-    return None if present() else "axe-core is not installed after npm ci"
-
-
-def _axe(page: Any) -> list[dict[str, Any]]:
-    page.add_script_tag(path=str(AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"))
-    result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS)
-    return [
-        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
 @pytest.mark.parametrize("lang", ["de", "en"])
 def test_axe_finds_no_serious_violations(browser: Any, site: str, lang: str) -> None:
-    reason = _install_axe()
+    reason = install_axe()
     if reason is not None:
         pytest.skip(reason)
     # axe is injected as a script; the UI's CSP allows none, so this context bypasses CSP (the pages are the same).
@@ -211,17 +163,17 @@ def test_axe_finds_no_serious_violations(browser: Any, site: str, lang: str) -> 
     page = context.new_page()
     found: dict[str, list[dict[str, Any]]] = {}
     page.goto(f"{site}/login?lang={lang}")
-    found["login"] = _axe(page)
+    found["login"] = axe_violations(page)
     page.locator("#username").fill(CLERK[0])
     page.locator("#password").fill(CLERK[1])
     page.locator("form.stack button[type=submit]").click()
     page.wait_for_url(f"{site}/")
-    found["overview"] = _axe(page)
+    found["overview"] = axe_violations(page)
     page.goto(f"{site}/offers/new?type=bewohnerparkausweis")
-    found["offer form"] = _axe(page)
+    found["offer form"] = axe_violations(page)
     page.locator("form.stack button[type=submit]").click()  # empty: every mandatory field in error
     page.locator(".error-summary").wait_for()
-    found["offer form with errors"] = _axe(page)
+    found["offer form with errors"] = axe_violations(page)
     for field_id, value in [("f-claims-family_name", "MUSTERMANN"), ("f-claims-given_name", "ERIKA"),
                             ("f-claims-address-street_address", "HEIDESTRASSE 17"),
                             ("f-claims-address-postal_code", "51147"), ("f-claims-address-locality", "KÖLN"),
@@ -230,6 +182,6 @@ def test_axe_finds_no_serious_violations(browser: Any, site: str, lang: str) -> 
         page.locator(f"#{field_id}").fill(value)
     page.locator("form.stack button[type=submit]").click()
     page.locator("#offer-qr").wait_for()
-    found["offer"] = _axe(page)
+    found["offer"] = axe_violations(page)
     context.close()
     assert found == {name: [] for name in found}, found
