@@ -3,10 +3,12 @@ copy the issuer's admin UI test installs (tests/issuer/web/axe, ``npm ci`` on de
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -72,3 +74,42 @@ def focused(page: Any) -> dict[str, str]:
             " shadow: s.boxShadow}; }"
         )
     )
+
+
+@contextlib.contextmanager
+def headless_chromium() -> Iterator[Any]:
+    """Debian's chromium, headless, driven by Playwright (a module fixture yields it)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@contextlib.contextmanager
+def running_demo(data_dir: Path) -> Iterator[Any]:
+    """The whole demo stack (``govssi.demo.stack.DemoStack``) on six consecutive free loopback ports."""
+    from test_demo_boot import _free_block
+
+    from govssi.demo.stack import DemoConfig, DemoStack
+
+    base = _free_block(6)
+    stack = DemoStack(
+        DemoConfig(
+            data_dir=data_dir,
+            start_port=base,
+            issuer_port=base + 1,
+            verifier_port=base + 2,
+            wallet_port=base + 3,
+            portal_port=base + 4,
+            chain_port=base + 5,
+        )
+    )
+    stack.start()
+    try:
+        yield stack
+    finally:
+        stack.stop()

@@ -28,10 +28,9 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from demo_browser_support import ARGS, CHROMIUM
-from test_demo_boot import _free_block
+from demo_browser_support import CHROMIUM, headless_chromium, running_demo
 
-from govssi.demo.stack import DEMO_API_KEY, DemoConfig, DemoStack
+from govssi.demo.stack import DEMO_API_KEY, DemoStack
 from wallet_sim.eid.citizens import find_citizen
 
 pytestmark = [
@@ -55,33 +54,14 @@ PERMIT_FIELDS = [  # the admin UI's field ids (its labels carry "required" marke
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoStack]:
-    base = _free_block(6)
-    stack = DemoStack(
-        DemoConfig(
-            data_dir=Path(tmp_path_factory.mktemp("demo")),
-            start_port=base,
-            issuer_port=base + 1,
-            verifier_port=base + 2,
-            wallet_port=base + 3,
-            portal_port=base + 4,
-            chain_port=base + 5,
-        )
-    )
-    stack.start()
-    try:
+    with running_demo(Path(tmp_path_factory.mktemp("demo"))) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    with headless_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 class Journey:

@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from demo_browser_support import ARGS, CHROMIUM, axe_violations, focused, install_axe
-from test_demo_boot import _free_block
+from demo_browser_support import CHROMIUM, axe_violations, focused, headless_chromium, install_axe, running_demo
 
-from govssi.demo.stack import DemoConfig, DemoStack
+from govssi.demo.stack import DemoStack
 
 pytestmark = [
     pytest.mark.slow,
@@ -25,33 +24,14 @@ PAGES = ("/", "/explorer", "/try")
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoStack]:
-    base = _free_block(6)
-    stack = DemoStack(
-        DemoConfig(
-            data_dir=Path(tmp_path_factory.mktemp("demo")),
-            start_port=base,
-            issuer_port=base + 1,
-            verifier_port=base + 2,
-            wallet_port=base + 3,
-            portal_port=base + 4,
-            chain_port=base + 5,
-        )
-    )
-    stack.start()
-    try:
+    with running_demo(Path(tmp_path_factory.mktemp("demo"))) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    with headless_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.mark.parametrize("lang", ["de", "en"])

@@ -18,7 +18,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "govssi"))
 
 from admin_ui_support import CLERK, FAST_HASHER
-from demo_browser_support import ARGS, CHROMIUM, axe_violations, install_axe
+from demo_browser_support import CHROMIUM, axe_violations, headless_chromium, install_axe
 from issuer_support import API_KEY, demo_ca
 
 from issuer import IssuerSettings, MemoryKeyring, loopback_issuer
@@ -32,12 +32,8 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    with headless_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")
