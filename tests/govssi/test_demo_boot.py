@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import signal
 import socket
@@ -18,14 +19,23 @@ import pytest
 GOVSSI = [sys.executable, "-c", "from govssi.cli import main; main()"]
 
 
+def _ephemeral_start() -> int:
+    """The first port of the kernel's ephemeral range (Linux default 32768)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def _free_block(count: int) -> int:
-    """A base port with ``count`` consecutive free ports (the demo uses base, base+1, ...)."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        if base + count > 65000:
-            continue
+    """A base port with ``count`` consecutive free ports (the demo uses base, base+1, ...).
+
+    Chosen at random *below* the kernel's ephemeral range: a block inside it (as a port-0 probe would give) can be
+    taken between this check and the demo's bind by any outgoing connection or port-0 listener of a test running in
+    parallel — a CI run once failed that way ("address already in use" on the second boot of a restart test)."""
+    top = _ephemeral_start() - count
+    for _ in range(200):
+        base = random.randrange(20000, top)
         free = True
         for port in range(base, base + count):
             with socket.socket() as probe:
