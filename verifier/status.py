@@ -4,9 +4,10 @@ anchored digests.
 ``ssi.status_list.StatusListVerifier`` fetches, verifies and caches Status List Tokens (fresh for
 ``min(ttl, exp - fetch time, GOVSSI_STATUS_MAX_AGE)``; 0 fetches on every check). On top of it:
 
-- the token must be signed by the credential's own issuer: HAIP 1.0 puts the key in the token's ``x5c`` (validated to
-  our trust anchors, and its leaf key must be the key that signed the credential); a did:ethr issuer's token names its
-  key by ``kid`` in the issuer's DID;
+- the token must be signed by the credential's own issuer (:meth:`StatusChecker._check_signer`): with the key that
+  signed the credential, or — after a key rotation — with another key of the same issuer: an ``x5c`` chain to our
+  trust anchors whose certificate key the registry accredits now for the issuer's DID, or a ``kid`` in the issuer's
+  did:ethr that the DID document lists now (not revoked, not marked compromised);
 - the SHA-256 of the token as served must be the **latest anchored** version (``ledger.trust.StatusAnchorReader``):
   an older anchored digest means the list was rolled back, an unknown one that it was substituted. A cached token
   that is no longer the latest is dropped and fetched again once before the credential is refused.
@@ -29,6 +30,7 @@ from ssi.fetch import Fetcher, FetchResponse
 from ssi.keys import PublicKey
 from ssi.status_list import INVALID, SUSPENDED, VALID, StatusListReference, StatusListToken, StatusListVerifier
 from ssi.x5c_cache import X5cChainCache
+from ssi.x509 import spki_sha256
 from verifier.trust import IssuerTrust, TrustUnavailable
 
 __all__ = ["StatusChecker", "StatusOutcome"]
@@ -140,7 +142,7 @@ class StatusChecker:
                 raise CredentialRefused(
                     "the chain cannot confirm the status list (fail closed)", reason="status_anchor_unavailable"
                 ) from None
-        self._check_signer(token, issuer_key)
+        self._check_signer(token, issuer_key, issuer_did)
         try:
             value = token.status(reference.idx)
         except SsiError:
@@ -153,21 +155,80 @@ class StatusChecker:
             raise CredentialRefused(f"the credential's status is {value:#x}", reason="credential_status_invalid")
         return StatusOutcome("valid", reference.uri, anchored is True)
 
-    def _check_signer(self, token: StatusListToken, issuer_key: PublicKey) -> None:
-        """The token must be signed with the credential's own key (same issuer; §11.3 leaves it to the ecosystem)."""
+    def _check_signer(self, token: StatusListToken, issuer_key: PublicKey, issuer_did: str | None) -> None:
+        """The Status List Token must come from the credential's issuer, with one of its keys that is trusted now.
+
+        draft-ietf-oauth-status-list §11.3 (Key Resolution and Trust Management) leaves the rule to the ecosystem:
+        "This specification does not mandate specific methods for key resolution and trust management, however the
+        following recommendations are made for specifications, profiles, or ecosystems [...]: If the Issuer of the
+        Referenced Token is the same entity as the Status Issuer, then the same key that is embedded into the
+        Referenced Token may be used for the Status List Token. [...] Alternatively, the Status Issuer may use the same
+        web-based key resolution that is used for the Referenced Token." HAIP 1.0 §6.1.1 carries issuer keys in
+        ``x5c``. govssi's ecosystem rule — the Status Issuer is the credential's issuer, identified by its DID in the
+        cooperative's registry — accepts, in this order:
+
+        1. the key that signed the credential ("the same key", §11.3);
+        2. an ``x5c`` chain valid now to our trust anchors whose leaf key's SHA-256 (``ssi.x509.spki_sha256``) is named
+           by the **live** accreditation of the same DID, with no compromise mark (``IssuerTrust.status_list_signer``:
+           the key the cooperative accredited for this issuer after a routine rotation, docs/operations.md);
+        3. for a token without ``x5c``: a ``kid`` DID URL in the same issuer DID, resolved **now** (the DID document
+           lists neither revoked keys nor keys marked compromised), whose key the DID carries no compromise mark for.
+
+        Anything else — a key of another issuer or accredited for another DID, a superseded or compromised key, a
+        chain that is expired or leads to no anchor, a ``kid`` in another DID, no registry to ask — is refused as
+        ``status_list_wrong_signer``. A signer's accreditation is judged now, not at the credential's ``iat``: a
+        status list speaks about now."""
         header = token.header
+        now = self._clock()
         if "x5c" in header:
             try:
-                key = self._chains.verify(header["x5c"], now=self._clock()).public_key
-            except CertificateError:
-                key = None
-        else:
-            kid = header.get("kid")
-            key = self._did_resolver.public_key(kid) if isinstance(kid, str) and self._did_resolver else None
-        if key is None or key != issuer_key:
+                chain = self._chains.verify(header["x5c"], now=now)
+            except CertificateError as exc:
+                raise _wrong_signer(f"its x5c chain is not trusted now ({exc.description})") from None
+            if chain.public_key == issuer_key:
+                return
+            self._accredited_signer(spki_sha256(chain.leaf), chain.public_key, issuer_did, now)
+            return
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid.startswith("did:") or self._did_resolver is None:
+            raise _wrong_signer("it names neither an x5c chain nor a DID key")
+        try:
+            key: PublicKey = self._did_resolver.public_key(kid)
+        except SsiError as exc:
+            raise _wrong_signer(f"its kid does not resolve to a current key ({exc.description})") from None
+        if key == issuer_key:
+            return
+        if issuer_did is None or kid.split("#", 1)[0] != issuer_did:
+            raise _wrong_signer("its kid is a key of another DID than the credential's issuer")
+        self._not_compromised(issuer_did, key)
+
+    def _accredited_signer(self, cert_key: bytes, key: PublicKey, issuer_did: str | None, now: float) -> None:
+        """Rule 2 of :meth:`_check_signer`: the registry accredits this certificate key for the issuer's DID now."""
+        if self.trust is None or issuer_did is None:
+            raise _wrong_signer("it is signed by another key than the credential and no registry vouches for it")
+        try:
+            did = self.trust.status_list_signer(cert_key, now=now)
+        except TrustUnavailable:
             raise CredentialRefused(
-                "the status list token is signed by another key than the credential", reason="status_list_wrong_signer"
-            )
+                "the chain cannot confirm the status list's signer (fail closed)", reason="status_anchor_unavailable"
+            ) from None
+        if did is None:
+            raise _wrong_signer("its certificate key is not accredited now (unknown, superseded, or compromised)")
+        if did != issuer_did:
+            raise _wrong_signer("its certificate key is accredited for another issuer")
+        self._not_compromised(issuer_did, key)
+
+    def _not_compromised(self, issuer_did: str, key: PublicKey) -> None:
+        if self.trust is None:
+            return
+        try:
+            compromised = self.trust.key_compromised(issuer_did, key)
+        except TrustUnavailable:
+            raise CredentialRefused(
+                "the chain cannot confirm the status list's signer (fail closed)", reason="status_anchor_unavailable"
+            ) from None
+        if compromised:
+            raise _wrong_signer("the issuer's DID marks its key compromised")
 
     def _anchored(self, uri: str, digest: bytes, issuer_did: str | None, *, retry: bool) -> Any:
         """``True`` when the digest is the latest anchored one, ``None`` when anchors are not checked, or
@@ -191,3 +252,10 @@ class StatusChecker:
 
 
 _REFETCH = object()
+
+
+def _wrong_signer(why: str) -> CredentialRefused:
+    return CredentialRefused(
+        f"the status list token is not signed by a current key of the credential's issuer: {why}",
+        reason="status_list_wrong_signer",
+    )

@@ -1,7 +1,9 @@
 """Trust from a real chain (``ledger.trust`` on an in-process development chain, Ledger II): the verifier's
 :class:`ChainIssuerTrust` reads the cooperative's accreditation of an issuer's certificate key and the digests the
 issuer anchored for its status list — then the same presentation is verified, or refused once the members suspend
-the issuer, mark its key compromised, or the issuer's list is rolled back."""
+the issuer, mark its key compromised, or the issuer's list is rolled back. And a routine key rotation
+(docs/operations.md) on the real registry: credentials of the rotated-out key keep their status (valid, then
+revoked) from the lists the new key signs."""
 
 from __future__ import annotations
 
@@ -21,13 +23,15 @@ from ledger.node import LocalChain, LocalChainProvider
 from ledger.trust import RegistryMember, StatusAnchorReader, TrustRegistry, anchor_status_lists
 from ssi.dcql import DcqlQuery
 from ssi.errors import SsiError
-from ssi.keys import SoftwareSigner
+from ssi.keys import PrivateKey, SoftwareSigner
 from ssi.oid4vp import (
     WalletRequestPolicy,
     parse_authorization_request_link,
     response_form,
     verify_request_object,
 )
+from ssi.status_list import INVALID
+from ssi.x509 import issue_certificate, spki_sha256, x5c_chain
 from verifier import ChainIssuerTrust, PresentationService, build_verifier
 from verifier.trust import ACCREDITATION_REASONS
 
@@ -102,17 +106,22 @@ def chain(tmp_path: Path, development_chain: tuple[ChainClient, list[RegistryMem
     return setup
 
 
-def present(setup: ChainSetup) -> dict:
-    """A whole presentation in-process (no HTTP): the service's signed request, verified by the holder, answered."""
+def issue(setup: ChainSetup) -> HeldCredential:
     holder = SoftwareSigner.generate("ES256")
     compact, idx = setup.issuer.issue(holder)
-    credential = HeldCredential(compact, holder, idx)
+    return HeldCredential(compact, holder, idx)
+
+
+def present(setup: ChainSetup, credential: HeldCredential | None = None) -> dict:
+    """A whole presentation in-process (no HTTP): the service's signed request, verified by the holder, answered
+    (with a credential issued now unless ``credential`` is given)."""
+    credential = credential or issue(setup)
     created = setup.service.create(DcqlQuery.parse(_query()))
     link = parse_authorization_request_link(created.authorization_request)
     token = setup.service.request_object(created.request_id)
     request = verify_request_object(token, link, WalletRequestPolicy(x509_anchors=[setup.verifier_ca])).request
     presentation = credential.held.present(
-        [("given_name",)], holder=holder, audience=request.client_id, nonce=request.nonce
+        [("given_name",)], holder=credential.holder, audience=request.client_id, nonce=request.nonce
     )
     with contextlib.suppress(SsiError):
         setup.service.handle_response(created.request_id, response_form(request, {"pid": [presentation]}))
@@ -171,3 +180,76 @@ def test_every_registry_refusal_has_a_reason() -> None:
     assert labels | {"not_accredited", "type_not_accredited", "expired", "not_yet_valid", "key_compromised"} <= set(
         ACCREDITATION_REASONS
     )
+
+
+def _accredit(setup: ChainSetup, cert_key: bytes, did: str | None = None) -> None:
+    now = int(time.time())
+    setup.decide(
+        setup.members[0].propose_accreditation(
+            did or setup.did, [PID], valid_from=now - 86400, valid_until=now + 86400, cert_key_sha256=cert_key
+        )
+    )
+
+
+def _rotate(setup: ChainSetup) -> bytes:
+    """docs/operations.md "Key rotation": a new key with a new certificate; the cooperative accredits the new
+    certificate key for the same DID (superseding the old accreditation); the issuer signs the next version of its
+    list with the new key and anchors it. Returns the old certificate key's SHA-256."""
+    old_spki = setup.issuer.spki
+    _accredit(setup, setup.issuer.rotate())
+    assert setup.trust.registry.accreditation(old_spki).status.label == "superseded"
+    setup.anchor(setup.issuer.publish())
+    return old_spki
+
+
+def test_credentials_of_a_rotated_out_key_keep_their_status(chain: ChainSetup) -> None:
+    """Status List §11.3 leaves the Status Issuer's keys to the ecosystem; ours: the list of a credential signed before
+    the rotation is signed by the new key, which chains to our anchors and is accredited for the same DID — the
+    credential verifies with status ``valid``, and once revoked (in a version the new key signs) is refused."""
+    old = issue(chain)
+    _rotate(chain)
+    result = present(chain, old)
+    assert result["status"] == "verified", result
+    (pid,) = result["credentials"]["pid"]
+    assert pid["status"] == "valid" and pid["status_anchored"] is True
+    assert pid["accreditation"]["status"] == "superseded" and pid["accreditation"]["superseded_by"]
+    assert present(chain)["status"] == "verified"  # and the new key's credentials
+    chain.anchor(chain.issuer.set_status(chain.issuer.list_uri(), old.status_index, INVALID))
+    assert present(chain, old)["reason"] == "credential_revoked"
+    assert present(chain)["status"] == "verified"
+
+
+def test_a_rotated_out_key_marked_compromised_is_refused(chain: ChainSetup) -> None:
+    """Superseding is not withdrawal; a compromise mark on the old certificate key is (final, docs/ledger.md)."""
+    old = issue(chain)
+    old_spki = _rotate(chain)
+    chain.decide(chain.members[0].propose_compromise(old_spki, int(time.time()) - 600))
+    assert present(chain, old)["reason"] == "issuer_key_compromised"
+    assert present(chain)["status"] == "verified"
+
+
+def test_a_rotated_out_key_is_refused_once_the_issuer_is_suspended(chain: ChainSetup) -> None:
+    """The DID's current accreditation decides for the credentials of its earlier keys too."""
+    old = issue(chain)
+    _rotate(chain)
+    chain.decide(chain.members[0].propose_suspension(chain.did))
+    assert present(chain, old)["reason"] == "accreditation_suspended"
+
+
+def test_a_list_signed_by_a_key_accredited_for_another_did_is_refused(chain: ChainSetup) -> None:
+    """A key of another accredited issuer, under a CA we trust, does not answer for this issuer's credentials."""
+    old = issue(chain)
+    other_key = PrivateKey.generate("ES256")
+    leaf = issue_certificate(
+        chain.issuer.ca,
+        chain.issuer.ca_key,
+        other_key.public_key,
+        "Andere Behörde",
+        now=time.time() - 60,
+        days=30,
+        uris=[chain.issuer.url],
+    )
+    other_did = f"did:ethr:0x539:{SoftwareChainSigner.generate().address.lower()}"
+    _accredit(chain, spki_sha256(leaf), did=other_did)
+    chain.anchor(chain.issuer.publish(signer=SoftwareSigner(other_key), x5c=x5c_chain([leaf])))
+    assert present(chain, old)["reason"] == "status_list_wrong_signer"

@@ -174,6 +174,26 @@ class TestIssuer:
     def list_uri(self, name: str = "1") -> str:
         return f"{self.status_base}/{name}"
 
+    def rotate(self, *, now: float | None = None) -> bytes:
+        """A routine key rotation (docs/operations.md "Key rotation"): a new key, certified by the same CA, signs
+        from now on (credentials and status lists); returns the new certificate key's SHA-256."""
+        now = time.time() if now is None else now
+        host = self.url.split("/")[2].split(":", maxsplit=1)[0]
+        self.key = PrivateKey.generate("ES256")
+        self.chain = [
+            issue_certificate(
+                self.ca,
+                self.ca_key,
+                self.key.public_key,
+                "Stadt Köln",
+                now=now - 60,
+                days=365,
+                uris=[self.url],
+                dns_names=[] if host[0].isdigit() else [host],
+            )
+        ]
+        return self.spki
+
     def publish(
         self,
         name: str = "1",
@@ -327,6 +347,18 @@ class FakeTrust:
     def key_compromised(self, did: str, key: PublicKey) -> bool:
         self._up()
         return (did, key.thumbprint()) in self.compromised
+
+    def status_list_signer(self, cert_key_sha256: bytes, *, now: float) -> str | None:
+        self._up()
+        accreditation = self.accreditations.get(cert_key_sha256)
+        if (
+            accreditation is None
+            or accreditation.status not in ("active", "suspended")
+            or not accreditation.valid_from <= now < accreditation.valid_until
+            or accreditation.compromised_since is not None
+        ):
+            return None
+        return accreditation.did
 
     # -- shortcuts --------------------------------------------------------------------------------------------------
 
