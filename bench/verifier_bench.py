@@ -320,15 +320,16 @@ def _serve(material: Material, sock: socket.socket, public_url: str, http: str =
 def verifier_workers(
     material: Material, workers: int, *, http: str = "auto", loop: str = "auto"
 ) -> Iterator[tuple[str, list[int]]]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # as govssi's serve commands
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(4096)
-    sock.set_inheritable(True)
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    from govssi.cli._serving import worker_sockets
+
+    # as `govssi verifier serve --workers N`: one listening socket per worker, one SO_REUSEPORT group (the kernel
+    # hashes each connection to a worker; one shared socket let the first worker to wake accept most of them)
+    sockets = worker_sockets("127.0.0.1", 0, workers, backlog=4096)
+    url = f"http://127.0.0.1:{sockets[0].getsockname()[1]}"
     context = multiprocessing.get_context("fork")
     processes = [
-        context.Process(target=_serve, args=(material, sock, url, http, loop), daemon=True) for _ in range(workers)
+        context.Process(target=_serve, args=(material, sockets[i % len(sockets)], url, http, loop), daemon=True)
+        for i in range(workers)
     ]
     for process in processes:
         process.start()
@@ -351,7 +352,8 @@ def verifier_workers(
             process.terminate()
         for process in processes:
             process.join(timeout=10)
-        sock.close()
+        for sock in sockets:
+            sock.close()
 
 
 # --- direct_post: prepared requests and the open-loop generator ------------------------------------------------------

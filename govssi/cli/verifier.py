@@ -1,7 +1,8 @@
 """`govssi verifier`: The OpenID4VP verifier: serve it, and the relying party's commands against a running verifier.
 
 - ``serve [--port P] [--host H] [--chain auto|poa] [--workers N]``: the verifier (``verifier.create_app``) under
-  uvicorn (``--workers``: N processes on one socket sharing the session store). Public
+  uvicorn (``--workers``: N processes, each on its own socket of one ``SO_REUSEPORT`` group on the port, sharing the
+  session store). Public
   base URL ``GOVSSI_VERIFIER_PUBLIC_URL`` (HTTPS), or ``http://127.0.0.1:<port>`` with ``GOVSSI_DEV_ALLOW_HTTP=1``.
   Issuer trust anchors ``GOVSSI_VERIFIER_TRUST_ANCHORS`` (PEM); the chain ``GOVSSI_CHAIN_RPC`` (accreditation, status
   anchors, did:ethr) or, with ``--chain poa``, every node of the PoA network of ``govssi ledger network`` in
@@ -92,15 +93,15 @@ def serve(
             "--workers",
             min=1,
             max=64,
-            help="Worker processes (uvicorn) sharing the socket; they share sessions through the database or "
-            "GOVSSI_REDIS_URL.",
+            help="Worker processes (uvicorn), each on its own SO_REUSEPORT socket of the port; they share sessions "
+            "through the database or GOVSSI_REDIS_URL.",
         ),
     ] = 1,
 ) -> None:
     """Serve the verifier until SIGTERM or Ctrl-C; print one JSON line when it is ready."""
     import uvicorn
 
-    from govssi.cli._serving import serve_announced
+    from govssi.cli._serving import serve_announced, worker_sockets
     from govssi.cli.issuer import listening_socket
     from infra.http import configure_json_logging
     from verifier import VerifierSettings, build_verifier, create_app
@@ -114,13 +115,17 @@ def serve(
 
         settings = settings.model_copy(update={"chain_rpc": ",".join(network_urls(settings.data_dir / "poa"))})
     # IPPROTO_TCP: asyncio sets TCP_NODELAY on accepted connections only then — without it every response after the
-    # first on a keep-alive connection waited ~40 ms for the client's delayed ACK (Nagle's algorithm)
-    sock = listening_socket(host)
+    # first on a keep-alive connection waited ~40 ms for the client's delayed ACK (Nagle's algorithm). With
+    # --workers, one socket per worker (SO_REUSEPORT): the kernel spreads connections over the workers evenly.
     try:
-        sock.bind((host, port))
+        if workers > 1:
+            sockets = worker_sockets(host, port, workers)
+        else:
+            sockets = [listening_socket(host)]
+            sockets[0].bind((host, port))
     except OSError as exc:
         fail("address_in_use", f"cannot listen on {host}:{port}: {exc.strerror or exc}")
-    port = int(sock.getsockname()[1])
+    port = int(sockets[0].getsockname()[1])
     if not settings.public_url:
         if not settings.dev_allow_http:
             usage_error("set GOVSSI_VERIFIER_PUBLIC_URL (https://…), or GOVSSI_DEV_ALLOW_HTTP=1 for http://127.0.0.1")
@@ -146,23 +151,20 @@ def serve(
         sys.stderr.flush()
 
     if workers > 1:
-        _serve_workers(settings, workers, sock, announce)
+        _serve_workers(settings, sockets, announce)
         sys.stderr.write("govssi: verifier stopped\n")
         return
     config = uvicorn.Config(verifier_app, log_level="warning", access_log=False, lifespan="on")
-    serve_announced(uvicorn.Server(config), sock, announce)
+    serve_announced(uvicorn.Server(config), sockets[0], announce)
     sys.stderr.write("govssi: verifier stopped\n")
 
 
-def _serve_workers(settings: Any, workers: int, sock: Any, announce: Any) -> None:
-    """uvicorn's supervisor with ``workers`` spawned processes on the bound socket (each builds its app with
-    :func:`worker_app` from the environment); ready once the verifier answers."""
-    import threading
-    import time
-    import urllib.request
-
+def _serve_workers(settings: Any, sockets: list[Any], announce: Any) -> None:
+    """One spawned uvicorn process per listening socket (:class:`govssi.cli._serving.WorkerSlots`; each builds its
+    app with :func:`worker_app` from the environment); ready once every worker serves."""
     import uvicorn
-    from uvicorn.supervisors import Multiprocess
+
+    from govssi.cli._serving import WorkerSlots
 
     # what the parent decided and the workers cannot (the port-derived URL, the PoA nodes)
     os.environ["GOVSSI_VERIFIER_PUBLIC_URL"] = settings.public_url
@@ -171,26 +173,12 @@ def _serve_workers(settings: Any, workers: int, sock: Any, announce: Any) -> Non
     config = uvicorn.Config(
         "govssi.cli.verifier:worker_app",
         factory=True,
-        workers=workers,
+        workers=len(sockets),
         log_level="warning",
         access_log=False,
         lifespan="on",
     )
-    host, port = sock.getsockname()[:2]
-    health = f"http://{f'[{host}]' if ':' in host else host}:{port}/healthz"
-
-    def wait_ready() -> None:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(health, timeout=2):
-                    announce()
-                    return
-            except OSError:
-                time.sleep(0.1)
-
-    threading.Thread(target=wait_ready, name="verifier-ready", daemon=True).start()
-    Multiprocess(config, sockets=[sock]).run()
+    WorkerSlots(config, sockets, on_ready=announce).run()
 
 
 def worker_app() -> Any:

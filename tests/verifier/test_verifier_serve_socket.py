@@ -121,9 +121,10 @@ def _children(pid: int) -> list[int]:
 
 
 @pytest.mark.slow
-def test_workers_share_the_listening_socket_and_the_sessions(tmp_path: Path) -> None:
-    """``serve --workers 2``: two uvicorn processes on one socket; a session created through one connection is seen
-    through every other (the store is shared, OpenID4VP 1.0 §5 state kept server-side); SIGTERM stops them all."""
+def test_workers_have_their_own_sockets_and_share_the_sessions(tmp_path: Path) -> None:
+    """``serve --workers 2``: two uvicorn processes, each on its own listening socket of the port (``SO_REUSEPORT``),
+    connections spread over both; a session created through one connection is seen through every other (the store
+    is shared, OpenID4VP 1.0 §5 state kept server-side); SIGTERM stops them all."""
     import httpx
 
     environ = {k: v for k, v in os.environ.items() if not k.startswith("GOVSSI_")}
@@ -144,6 +145,25 @@ def test_workers_share_the_listening_socket_and_the_sessions(tmp_path: Path) -> 
         url = ready["verifier_url"]
         workers = _children(process.pid)
         assert len(workers) >= 2  # the two workers (spawned; a resource tracker may be there too)
+        # each worker accepts on a listening socket of its own (one SO_REUSEPORT group on the port) …
+        port = int(url.rsplit(":", 1)[1])
+        listening = _tcp_inodes(port, listen=True)
+        assert len(listening) == 2
+        held = {pid: _socket_inodes(pid) & listening for pid in workers}
+        serving = {pid: inodes for pid, inodes in held.items() if inodes}
+        assert len(serving) == 2 and all(len(inodes) == 1 for inodes in serving.values())
+        assert set.union(*serving.values()) == listening
+        # … and the kernel spreads new connections over both (all 24 on one worker: probability 2**-23)
+        conns = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(24)]
+        try:
+            for conn in conns:
+                assert _get(conn, f"127.0.0.1:{port}", "/healthz").startswith(b"HTTP/1.1 200")
+            accepted = _tcp_inodes(port, listen=False)
+            per_worker = {pid: len(_socket_inodes(pid) & accepted) for pid in serving}
+            assert sum(per_worker.values()) == 24 and min(per_worker.values()) > 0, per_worker
+        finally:
+            for conn in conns:
+                conn.close()
         created = httpx.post(f"{url}/api/presentations", json={"preset": "age_over_18"}, timeout=10)
         assert created.status_code == 201, created.text
         session = created.json()["session"]
@@ -167,3 +187,86 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:
         return "Z"
+
+
+def _tcp_inodes(port: int, *, listen: bool) -> set[int]:
+    """Socket inodes of the machine's IPv4 TCP sockets on local ``port``: listening ones, or the others."""
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local_port = int(fields[1].rsplit(":", 1)[1], 16)
+        if local_port == port and (fields[3] == "0A") == listen:
+            inodes.add(int(fields[9]))
+    return inodes
+
+
+def _socket_inodes(pid: int) -> set[int]:
+    """Inodes of the sockets process ``pid`` holds (``/proc/<pid>/fd``)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(int(target[8:-1]))
+    return inodes
+
+
+def _accept_all(sock: socket.socket) -> int:
+    sock.setblocking(False)
+    count = 0
+    while True:
+        try:
+            conn, _ = sock.accept()
+        except BlockingIOError:
+            return count
+        conn.close()
+        count += 1
+
+
+def test_worker_sockets_are_one_reuseport_group_that_spreads_connections() -> None:
+    """:func:`govssi.cli._serving.worker_sockets`: one listening socket per worker on one port (``SO_REUSEPORT``,
+    ``IPPROTO_TCP`` for ``TCP_NODELAY``); the kernel hands each new connection to one of them by a hash, so a burst
+    of connections reaches every worker — with one shared socket the first worker to wake accepted almost all."""
+    from govssi.cli._serving import worker_sockets
+
+    group = worker_sockets("127.0.0.1", 0, 3)
+    try:
+        assert len(group) == 3 and len({s.fileno() for s in group}) == 3
+        port = group[0].getsockname()[1]
+        assert all(s.getsockname() == ("127.0.0.1", port) for s in group)
+        assert all(s.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT) for s in group)
+        assert all(s.proto == socket.IPPROTO_TCP for s in group)
+        clients = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(150)]
+        time.sleep(0.2)
+        accepted = [_accept_all(s) for s in group]
+        for client in clients:
+            client.close()
+        # hashed: every socket gets a share (none at all for one of three: probability about 3 * (2/3)**150)
+        assert sum(accepted) == 150 and min(accepted) > 10, accepted
+    finally:
+        for sock in group:
+            sock.close()
+
+
+def test_worker_sockets_refuse_a_port_in_use() -> None:
+    """A port another socket listens on — a plain one, or another instance's group — fails as a plain bind would
+    (``EADDRINUSE``) instead of joining that group and taking a share of its connections."""
+    from govssi.cli._serving import worker_sockets
+
+    plain = socket.socket()
+    plain.bind(("127.0.0.1", 0))
+    plain.listen()
+    group = worker_sockets("127.0.0.1", 0, 2)
+    try:
+        for port in (plain.getsockname()[1], group[0].getsockname()[1]):
+            with pytest.raises(OSError):
+                worker_sockets("127.0.0.1", port, 2)
+        single = worker_sockets("127.0.0.1", 0, 1)
+        assert len(single) == 1 and not single[0].getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT)
+        single[0].close()
+    finally:
+        plain.close()
+        for sock in group:
+            sock.close()
