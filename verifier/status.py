@@ -174,10 +174,11 @@ class StatusChecker:
         3. for a token without ``x5c``: a ``kid`` DID URL in the same issuer DID, resolved **now** (the DID document
            lists neither revoked keys nor keys marked compromised), whose key the DID carries no compromise mark for.
 
-        Anything else — a key of another issuer or accredited for another DID, a superseded or compromised key, a
-        chain that is expired or leads to no anchor, a ``kid`` in another DID, no registry to ask — is refused as
-        ``status_list_wrong_signer``. A signer's accreditation is judged now, not at the credential's ``iat``: a
-        status list speaks about now."""
+        Anything else — a key of another issuer or accredited for another DID, a superseded, revoked, expired or
+        compromised accreditation, a ``kid`` in another DID, no registry to ask — is refused as
+        ``status_list_wrong_signer``; a chain that is expired or leads to no anchor, and a ``kid`` the DID document no
+        longer lists, fail before, when the token's signature is checked (``status_list_untrusted``). A signer's
+        accreditation is judged now, not at the credential's ``iat``: a status list speaks about now."""
         header = token.header
         now = self._clock()
         if "x5c" in header:
