@@ -10,6 +10,7 @@ from ssi.jose._jws import (
     sign_compact,
     sign_json,
     verify_compact,
+    verify_compact_parts,
     verify_json,
 )
 from ssi.jose._jwt import VerifiedJwt, check_time_claims, decode_jwt, encode_jwt, numeric_date
@@ -29,5 +30,6 @@ __all__ = [
     "sign_compact",
     "sign_json",
     "verify_compact",
+    "verify_compact_parts",
     "verify_json",
 ]

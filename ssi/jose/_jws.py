@@ -129,8 +129,10 @@ def _resolve_key(key: PublicKey | KeyResolver, header: Mapping[str, Any]) -> Pub
 #: a wallet signs its KB-JWTs under one header too, so a verifier sees the same few headers again and again. Only
 #: headers that decoded to a JSON object are kept (errors are raised anew each time), as private copies that are
 #: never handed out; the cache is emptied when full, so it holds at most _HEADER_CACHE_SIZE texts of at most
-#: _HEADER_CACHE_TEXT characters.
-_HEADER_CACHE: dict[str, dict[str, Any]] = {}
+#: _HEADER_CACHE_TEXT characters. Each entry also says whether the header is flat (no member value is a container,
+#: so ``dict.copy`` is a full copy) and, for a header :func:`check_header` can only refuse for its ``alg`` (a string
+#: that is never accepted or not allowlisted; no ``crit``; ``kid`` absent or a string), that ``alg``.
+_HEADER_CACHE: dict[str, tuple[dict[str, Any], bool, str | None]] = {}
 _HEADER_CACHE_SIZE = 256
 _HEADER_CACHE_TEXT = 16 * 1024
 
@@ -144,36 +146,97 @@ def _copy_json(value: Any) -> Any:
     return value
 
 
-def decode_protected_header(protected_b64: str) -> dict[str, Any]:
-    """The JOSE header of an encoded protected header: base64url, then JSON, then a JSON object (RFC 7515 §5.2 steps
-    2-4, strict on every layer). Returns a new dict on every call; the caller may change it."""
-    cached = _HEADER_CACHE.get(protected_b64)
-    if cached is not None:
-        return _copy_json(cached)  # type: ignore[no-any-return]
+def _simple_alg(header: dict[str, Any]) -> str | None:
+    """``alg`` when ``check_header(header, algorithms)`` returns it for every allowlist that contains it and raises
+    for every other (no ``crit``, a string ``kid`` if any, an ``alg`` that is a string and never forbidden)."""
+    alg = header.get("alg")
+    if type(alg) is not str or alg in FORBIDDEN_ALGORITHMS or "crit" in header:
+        return None
+    if "kid" in header and not isinstance(header["kid"], str):
+        return None
+    return alg
+
+
+def _header_entry(protected_b64: str) -> tuple[dict[str, Any], bool, str | None]:
+    """The cache entry of an encoded protected header, decoded (and cached) on a miss. The header in it is the
+    cache's own: callers must not change it or hand it out."""
+    entry = _HEADER_CACHE.get(protected_b64)
+    if entry is not None:
+        return entry
     try:
         header = json_loads(b64url_decode(protected_b64))
     except EncodingError as exc:
         raise JoseError(f"JOSE header is malformed: {exc.description}", reason="malformed_header") from None
     if not isinstance(header, dict):
         raise JoseError("JOSE header must be a JSON object", reason="malformed_header")
+    entry = (header, not any(isinstance(v, (dict, list)) for v in header.values()), _simple_alg(header))
     if len(protected_b64) <= _HEADER_CACHE_TEXT:
         if len(_HEADER_CACHE) >= _HEADER_CACHE_SIZE:
             _HEADER_CACHE.clear()
-        _HEADER_CACHE[protected_b64] = _copy_json(header)
-    return header
+        _HEADER_CACHE[protected_b64] = entry
+    return entry
 
 
-def parse_compact(token: str, *, max_size: int = DEFAULT_MAX_SIZE) -> tuple[str, str, str, dict[str, Any]]:
-    """Split a compact JWS and decode its protected header (no verification)."""
+def decode_protected_header(protected_b64: str) -> dict[str, Any]:
+    """The JOSE header of an encoded protected header: base64url, then JSON, then a JSON object (RFC 7515 §5.2 steps
+    2-4, strict on every layer). Returns a new dict on every call; the caller may change it."""
+    header, flat, _ = _header_entry(protected_b64)
+    return header.copy() if flat else _copy_json(header)
+
+
+def _split_compact_jws(token: str, max_size: int) -> tuple[int, int]:
+    """The positions of the two dots of a compact JWS (RFC 7515 §7.1: exactly three parts)."""
     if not isinstance(token, str):
         raise JoseError("JWS must be a string", reason="malformed_jws")
     if len(token) > max_size:
         raise InputTooLarge(f"JWS is larger than {max_size} bytes")
-    parts = token.split(".")
-    if len(parts) != 3:
+    # three searches for the dots (memchr) instead of splitting the text into a list of new strings
+    first = token.find(".")
+    second = token.find(".", first + 1) if first >= 0 else -1
+    if second < 0 or token.find(".", second + 1) >= 0:
         raise JoseError("compact JWS must have exactly three parts", reason="malformed_jws")
-    protected_b64, payload_b64, sig_b64 = parts
-    return protected_b64, payload_b64, sig_b64, decode_protected_header(protected_b64)
+    return first, second
+
+
+def parse_compact(token: str, *, max_size: int = DEFAULT_MAX_SIZE) -> tuple[str, str, str, dict[str, Any]]:
+    """Split a compact JWS and decode its protected header (no verification)."""
+    first, second = _split_compact_jws(token, max_size)
+    protected_b64 = token[:first]
+    return protected_b64, token[first + 1 : second], token[second + 1 :], decode_protected_header(protected_b64)
+
+
+def verify_compact_parts(
+    token: str,
+    key: PublicKey | KeyResolver,
+    algorithms: Collection[str],
+    *,
+    understood_crit: Collection[str] = (),
+    max_size: int = DEFAULT_MAX_SIZE,
+    copy_header: bool = True,
+) -> tuple[dict[str, Any], bytes, PublicKey, bytes]:
+    """:func:`verify_compact` returning ``(header, payload, key, signing_input)`` without the result object. With
+    ``copy_header`` false the header is the decoded-header cache's own object, for a caller that only reads it and
+    never keeps it (a key resolver is always given a copy)."""
+    _check_allowlist(algorithms)
+    first, second = _split_compact_jws(token, max_size)
+    protected_b64 = token[:first]
+    cached, flat, alg = _header_entry(protected_b64)
+    if alg is None or alg not in algorithms:
+        alg = check_header(cached, algorithms, understood_crit)  # the full check, and its error
+    header = cached
+    if copy_header or not isinstance(key, PublicKey):
+        header = cached.copy() if flat else _copy_json(cached)
+    try:
+        payload = b64url_decode(token[first + 1 : second])
+        sig = b64url_decode(token[second + 1 :])
+    except EncodingError as exc:
+        raise JoseError(f"JWS payload or signature is malformed: {exc.description}", reason="malformed_jws") from None
+    public = key if isinstance(key, PublicKey) else key(header)
+    # RFC 7515 §5.2 step 8: the signing input is ASCII(BASE64URL(header) || '.' || BASE64URL(payload)), the text up to
+    # the second dot (both parts decoded as base64url just now, so the text is ASCII)
+    signing_input = token[:second].encode("ascii")
+    public.verify(alg, signing_input, sig)
+    return header, payload, public, signing_input
 
 
 def verify_compact(
@@ -185,17 +248,9 @@ def verify_compact(
     max_size: int = DEFAULT_MAX_SIZE,
 ) -> VerifiedJws:
     """Verify a compact JWS (RFC 7515 §5.2) against an explicit allowlist of algorithms."""
-    _check_allowlist(algorithms)
-    protected_b64, payload_b64, sig_b64, header = parse_compact(token, max_size=max_size)
-    alg = check_header(header, algorithms, understood_crit)
-    try:
-        payload = b64url_decode(payload_b64)
-        sig = b64url_decode(sig_b64)
-    except EncodingError as exc:
-        raise JoseError(f"JWS payload or signature is malformed: {exc.description}", reason="malformed_jws") from None
-    public = _resolve_key(key, header)
-    signing_input = _signing_input(protected_b64, payload_b64)
-    public.verify(alg, signing_input, sig)
+    header, payload, public, signing_input = verify_compact_parts(
+        token, key, algorithms, understood_crit=understood_crit, max_size=max_size
+    )
     return VerifiedJws(header=header, payload=payload, key=public, signing_input=signing_input)
 
 

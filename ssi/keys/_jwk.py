@@ -15,7 +15,6 @@ from typing import Any, cast
 from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
 from ssi.encoding import b64url_decode, b64url_encode, json_dumps
 from ssi.errors import EncodingError, InvalidSignature, KeyError_, UnsupportedAlgorithm
@@ -39,6 +38,53 @@ _EC_SIZE = 32  # octets per coordinate and per R / S: both curves are 256-bit
 
 PublicKeyType = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
 PrivateKeyType = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
+
+
+def ecdsa_der(signature: bytes) -> bytes:
+    """The DER ``Ecdsa-Sig-Value`` (RFC 3279 §2.2.3: ``SEQUENCE { r INTEGER, s INTEGER }``) of a 64-octet JWS R || S,
+    the bytes ``encode_dss_signature(R, S)`` returns, built without two big integers: each INTEGER is its minimal
+    big-endian two's-complement octets (leading zeros dropped, one 0x00 put back before a set high bit; zero is one
+    0x00), and 4 + 33 + 33 octets of content fit DER's one-octet length (X.690 §8.1.3.4)."""
+    r = signature[:_EC_SIZE].lstrip(b"\0")
+    s = signature[_EC_SIZE:].lstrip(b"\0")
+    if not r or r[0] > 127:
+        r = b"\0" + r
+    if not s or s[0] > 127:
+        s = b"\0" + s
+    return b"".join((bytes((0x30, len(r) + len(s) + 4, 0x02, len(r))), r, bytes((0x02, len(s))), s))
+
+
+def ecdsa_raw(der: bytes) -> bytes:
+    """R || S, each 32 octets big-endian (RFC 7518 §3.4), of a DER ``Ecdsa-Sig-Value`` over a 256-bit curve as OpenSSL
+    writes it: what ``decode_dss_signature`` and two ``int.to_bytes(32)`` give, read off the two INTEGERs' octets
+    (``30 L 02 Lr <r> 02 Ls <s>``, one-octet lengths, at most one 0x00 before a set high bit). Anything else is refused
+    as ``decode_dss_signature`` would refuse it (``ValueError``)."""
+    size = len(der)
+    size_r = der[3] if size >= 8 else 0
+    if (
+        size < 8
+        or size_r == 0
+        or size_r > _EC_SIZE + 1
+        or size < 8 + size_r - 1
+        or der[0] != 0x30
+        or der[1] != size - 2
+        or der[2] != 0x02
+        or der[4 + size_r] != 0x02
+        or not 0 < der[5 + size_r] <= _EC_SIZE + 1
+        or 6 + size_r + der[5 + size_r] != size
+    ):
+        raise ValueError("not a DER ECDSA signature of a 256-bit curve")
+    r = der[4 : 4 + size_r]
+    s = der[6 + size_r :]
+    if len(r) > _EC_SIZE:
+        if r[0]:
+            raise ValueError("not a DER ECDSA signature of a 256-bit curve")
+        r = r[1:]
+    if len(s) > _EC_SIZE:
+        if s[0]:
+            raise ValueError("not a DER ECDSA signature of a 256-bit curve")
+        s = s[1:]
+    return b"".join((bytes(_EC_SIZE - len(r)), r, bytes(_EC_SIZE - len(s)), s))
 
 
 def _coord(jwk: Mapping[str, Any], name: str, size: int) -> bytes:
@@ -255,8 +301,7 @@ class PublicKey:
         try:
             if is_ec:
                 # RFC 7518 §3.4: R and S as 32-octet big-endian integers, concatenated; OpenSSL takes them as DER.
-                r, s = int.from_bytes(signature[:_EC_SIZE], "big"), int.from_bytes(signature[_EC_SIZE:], "big")
-                cast(ec.EllipticCurvePublicKey, key).verify(encode_dss_signature(r, s), data, _ECDSA_SHA256)
+                cast(ec.EllipticCurvePublicKey, key).verify(ecdsa_der(signature), data, _ECDSA_SHA256)
             else:
                 # RFC 8037 §3.1: Ed25519 signatures are used as they are
                 cast(ed25519.Ed25519PublicKey, key).verify(signature, data)
@@ -324,8 +369,7 @@ class PrivateKey:
         """JWS signature: raw R || S for ECDSA (RFC 7518 §3.4), 64 bytes for Ed25519 (RFC 8037 §3.1)."""
         key = self._key
         if isinstance(key, ec.EllipticCurvePrivateKey):
-            r, s = decode_dss_signature(key.sign(data, _ECDSA_SHA256))
-            return r.to_bytes(_EC_SIZE, "big") + s.to_bytes(_EC_SIZE, "big")
+            return ecdsa_raw(key.sign(data, _ECDSA_SHA256))
         return key.sign(data)
 
     @property

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, fields
+from typing import Any, TypeVar
 
 from ssi.encoding import b64url_decode, b64url_encode, json_dumps, json_loads
 from ssi.errors import EncodingError, SdJwtError
 
 ClaimPath = tuple[str | int | None, ...]
+_T = TypeVar("_T")
 
 SD_KEY = "_sd"
 ELLIPSIS = "..."
@@ -106,22 +107,49 @@ class Disclosure:
         return cls(items[0], name, items[2], encoded)
 
 
-_new_object = object.__new__
-_set_salt = vars(Disclosure)["salt"].__set__  # the slot descriptors of the dataclass fields
-_set_name = vars(Disclosure)["name"].__set__
-_set_value = vars(Disclosure)["value"].__set__
-_set_encoded = vars(Disclosure)["encoded"].__set__
+def slots_maker(cls: type[_T]) -> Callable[..., _T]:
+    """A function ``make(*values)`` that returns what ``cls(*values)`` returns for a frozen, slotted dataclass whose
+    ``__init__`` only stores its fields in order (no defaults applied, no ``__post_init__``), without that ``__init__``
+    (one ``object.__setattr__`` lookup and call per field): a new object, each slot set through its descriptor."""
+    new = object.__new__
+    setters = tuple(vars(cls)[f.name].__set__ for f in fields(cls))  # type: ignore[arg-type]
+    if len(setters) == 3:
+        s0, s1, s2 = setters
+
+        def make3(a: Any, b: Any, c: Any) -> _T:
+            made: _T = new(cls)
+            s0(made, a)
+            s1(made, b)
+            s2(made, c)
+            return made
+
+        return make3
+    if len(setters) == 4:
+        s0, s1, s2, s3 = setters
+
+        def make4(a: Any, b: Any, c: Any, d: Any) -> _T:
+            made: _T = new(cls)
+            s0(made, a)
+            s1(made, b)
+            s2(made, c)
+            s3(made, d)
+            return made
+
+        return make4
+
+    def make(*values: Any) -> _T:
+        if len(values) != len(setters):
+            raise TypeError(f"{cls.__name__} takes {len(setters)} values, got {len(values)}")
+        made: _T = new(cls)
+        for setter, value in zip(setters, values, strict=True):
+            setter(made, value)
+        return made
+
+    return make
 
 
-def make_disclosure(salt: str, name: str | None, value: Any, encoded: str) -> Disclosure:
-    """``Disclosure(salt, name, value, encoded)`` for a Disclosure already checked or built by this package, without
-    the frozen dataclass ``__init__`` (one ``object.__setattr__`` lookup and call per field): the same object."""
-    made: Disclosure = _new_object(Disclosure)
-    _set_salt(made, salt)
-    _set_name(made, name)
-    _set_value(made, value)
-    _set_encoded(made, encoded)
-    return made
+#: ``Disclosure(salt, name, value, encoded)`` for a Disclosure already checked or built by this package.
+make_disclosure: Callable[[str, str | None, Any, str], Disclosure] = slots_maker(Disclosure)
 
 
 def parse_claim_path(text: str, claims: Any = None) -> ClaimPath:

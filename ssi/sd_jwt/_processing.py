@@ -22,6 +22,7 @@ from ssi.sd_jwt._common import (
     Disclosure,
     digest,
     hash_function,
+    slots_maker,
 )
 
 
@@ -43,6 +44,12 @@ class ProcessedPayload:
     sd_alg: str
 
 
+#: ``DisclosedClaim(path, disclosure, digest, parent)`` / ``ProcessedPayload(claims, disclosed, sd_alg)`` without the
+#: frozen dataclass ``__init__``.
+_make_disclosed: Callable[[ClaimPath, Disclosure, str, str | None], DisclosedClaim] = slots_maker(DisclosedClaim)
+_make_processed: Callable[[dict[str, Any], tuple[DisclosedClaim, ...], str], ProcessedPayload] = slots_maker(
+    ProcessedPayload
+)
 _SPECIAL_KEYS = frozenset({SD_KEY, ELLIPSIS, SD_ALG_KEY})
 #: ``str.__instancecheck__(x)`` is ``isinstance(x, str)``; mapped over a list it runs without a Python-level loop.
 _is_str = str.__instancecheck__
@@ -76,7 +83,8 @@ class _Walk:
             return self.array(node, path, depth, parent)
         return node
 
-    def obj(self, node: dict[str, Any], path: ClaimPath, depth: int, parent: str | None) -> dict[str, Any]:
+    def _members(self, node: dict[str, Any], path: ClaimPath, depth: int, parent: str | None) -> dict[str, Any]:
+        """The members of ``node`` other than ``_sd``, walked one by one in order (§4.1 item 7, §4.1.1)."""
         out: dict[str, Any] = {}
         child_depth = depth + 1
         leaf_too_deep = child_depth > self.max_depth  # what value() decides for a leaf one level down
@@ -98,8 +106,29 @@ class _Walk:
                 raise self._too_deep()
             else:
                 out[key] = val  # a leaf: nothing to walk, no path to build
-        if SD_KEY not in node:
-            return out
+        return out
+
+    def obj(self, node: dict[str, Any], path: ClaimPath, depth: int, parent: str | None) -> dict[str, Any]:
+        child_depth = depth + 1
+        leaf_too_deep = child_depth > self.max_depth  # what value() decides for a leaf one level down
+        if type(node) is dict and ELLIPSIS not in node and (depth == 0 or SD_ALG_KEY not in node) and not leaf_too_deep:
+            # No member the loop below could refuse ('...', a nested '_sd_alg', a leaf too deep), and every container
+            # member is at most max_depth deep: the members copied in one go (same order), the containers among them
+            # replaced by their walks in order, '_sd' taken out below.
+            out = node.copy()
+            for key, val in node.items():
+                if isinstance(val, dict):
+                    if key != SD_KEY:
+                        out[key] = self.obj(val, (*path, key), child_depth, parent)
+                elif isinstance(val, list) and key != SD_KEY:
+                    out[key] = self.array(val, (*path, key), child_depth, parent)
+            if SD_KEY not in node:
+                return out
+            del out[SD_KEY]
+        else:
+            out = self._members(node, path, depth, parent)
+            if SD_KEY not in node:
+                return out
         sd = node[SD_KEY]
         # §7.1 step 3.2.1: "objects having an _sd key that refers to an array of strings"; anything else is misuse.
         if not isinstance(sd, list) or not all(map(_is_str, sd)):
@@ -128,7 +157,7 @@ class _Walk:
                     reason="claim_name_collision",
                 )
             child = (*path, name)
-            self.disclosed.append(DisclosedClaim(child, disclosure, d, parent))
+            self.disclosed.append(_make_disclosed(child, disclosure, d, parent))
             value = disclosure.value
             if isinstance(value, (dict, list)):
                 out[name] = self.value(value, child, child_depth, d)
@@ -160,7 +189,7 @@ class _Walk:
                         reason="disclosure_type_mismatch",
                     )
                 child = (*path, len(out))
-                self.disclosed.append(DisclosedClaim(child, disclosure, d, parent))
+                self.disclosed.append(_make_disclosed(child, disclosure, d, parent))
                 out.append(self.value(disclosure.value, child, child_depth, d))
             elif isinstance(item, (dict, list)):
                 out.append(self.value(item, (*path, len(out)), child_depth, parent))
@@ -197,4 +226,4 @@ def process_payload(
     if len(walk.disclosed) != len(walk.by_digest):
         # §7.1 step 5: "If any Disclosure was not referenced by digest value ... the SD-JWT MUST be rejected."
         raise SdJwtError("a Disclosure is not referenced by any digest (§7.1 step 5)", reason="unreferenced_disclosure")
-    return ProcessedPayload(claims=claims, disclosed=tuple(walk.disclosed), sd_alg=sd_alg)
+    return _make_processed(claims, tuple(walk.disclosed), sd_alg)

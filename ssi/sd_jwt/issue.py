@@ -40,6 +40,10 @@ from ssi.sd_jwt._serialization import SdJwtParts, to_json
 _RESERVED = frozenset({SD_KEY, ELLIPSIS, SD_ALG_KEY})
 #: JSON leaves (``bool`` is an ``int``): checked first, before the (slower) ``Mapping`` ABC check.
 _SCALARS = (str, int, float, type(None))
+#: The exact types of JSON leaves as the JSON parser makes them (subclasses take the general walk).
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+#: ``str.__instancecheck__(x)`` is ``isinstance(x, str)``; mapped over the names of a dict it runs in C.
+_is_str = str.__instancecheck__
 
 
 class RandomSource(Protocol):
@@ -184,20 +188,40 @@ class IssuedSdJwt:
 SALT_BYTES = 16
 _STD_TO_URL = bytes.maketrans(b"+/", b"-_")
 _b2a = binascii.b2a_base64
+_ascii_text = bytes.decode  # UTF-8, which for base64url text is its ASCII
 
 
 def system_salts(count: int) -> list[str]:
     """``count`` salts from the operating system's CSPRNG, each ``b64url_encode(os.urandom(SALT_BYTES))``.
 
-    One ``os.urandom`` call for all of them (consecutive 16-byte slices of CSPRNG output are as independent as
-    separate calls) and one translate/decode for their text. Drawn per issuance, never kept in a module-level pool: a
-    forked worker would otherwise hand out the same salts as its parent.
+    One ``os.urandom`` call for all of them (consecutive slices of CSPRNG output are as independent as separate
+    calls) and one base64 encoding for their text: each salt's 16 random octets are followed by two zero octets, so
+    every salt is a whole number of 3-octet groups (24 characters) and its first 22 characters are exactly the
+    unpadded base64url of the 16 octets (the 22nd carries the last 2 random bits and 4 zero bits, as the padded
+    encoding of 16 octets does). Drawn per issuance, never kept in a module-level pool: a forked worker would
+    otherwise hand out the same salts as its parent.
     """
-    raw = os.urandom(SALT_BYTES * count)
-    lines = b"".join([_b2a(raw[i : i + SALT_BYTES]) for i in range(0, len(raw), SALT_BYTES)])
-    salts = lines.translate(_STD_TO_URL, b"=").decode("ascii").split("\n")
-    salts.pop()  # the text after the last newline
-    return salts
+    buf = bytearray(os.urandom(_SALT_GROUP * count))
+    buf[SALT_BYTES::_SALT_GROUP] = bytes(count)
+    buf[SALT_BYTES + 1 :: _SALT_GROUP] = bytes(count)
+    text = _b2a(buf, newline=False).translate(_STD_TO_URL).decode("ascii")
+    return list(map(text.__getitem__, _salt_slices(count)))
+
+
+#: Octets per salt in :func:`system_salts`: the 16 random ones and two zero octets (144 bits, 24 base64 characters).
+_SALT_GROUP = SALT_BYTES + 2
+_SALT_SLICES: dict[int, list[slice]] = {}
+
+
+def _salt_slices(count: int) -> list[slice]:
+    """The slices of the 22 salt characters in each 24-character group (cached by count, at most 64 counts)."""
+    slices = _SALT_SLICES.get(count)
+    if slices is None:
+        slices = [slice(i, i + 22) for i in range(0, 24 * count, 24)]
+        if len(_SALT_SLICES) >= 64:
+            _SALT_SLICES.clear()
+        _SALT_SLICES[count] = slices
+    return slices
 
 
 def disclosure_json(salt: str, name: str | None, value: Any) -> str:
@@ -272,13 +296,21 @@ class _Encoder:
         UTF-8 writes no other character with the byte 0x0A, so the joined texts split back at line feeds exactly;
         ``b2a_base64`` ends each encoding with one, so one translate and one decode serve every encoding and digest.
         """
-        texts = "\n".join([disclosure_json(salt, name, value) for _, salt, name, value in pending])
-        if texts.count("\n") != len(pending) - 1:  # pragma: no cover - the JSON encoder escapes line feeds
+        # disclosure_json(salt, name, value), with the most common case (a claim whose value is a string) inline
+        texts = "\n".join(
+            [
+                f'["{salt}",{encode_basestring(name)},{encode_basestring(value)}]'
+                if type(value) is str and name is not None
+                else disclosure_json(salt, name, value)
+                for _, salt, name, value in pending
+            ]
+        )
+        pieces = texts.encode("utf-8").split(b"\n")
+        if len(pieces) != len(pending):  # pragma: no cover - the JSON encoder escapes line feeds
             raise SdJwtError("a Disclosure's JSON text contains a raw line feed", reason="bad_claims")
-        encoded = b"".join(map(_b2a, texts.encode("utf-8").split(b"\n"))).translate(_STD_TO_URL, b"=")
-        hash_fn = self.hash_fn
-        ascii_texts = encoded.split(b"\n")
+        ascii_texts = b"".join(map(_b2a, pieces)).translate(_STD_TO_URL, b"=").split(b"\n")
         ascii_texts.pop()  # after the last line feed
+        hash_fn = self.hash_fn
         digests = (
             b"".join([_b2a(hash_fn(text).digest()) for text in ascii_texts])
             .translate(_STD_TO_URL, b"=")
@@ -287,7 +319,7 @@ class _Encoder:
         )
         digests.pop()
         disclosures = self.disclosures
-        for (slot, salt, name, value), text in zip(pending, encoded.decode("ascii").split("\n"), strict=False):
+        for (slot, salt, name, value), text in zip(pending, map(_ascii_text, ascii_texts), strict=True):
             disclosures[slot] = make_disclosure(salt, name, value, text)
         return digests
 
@@ -300,6 +332,23 @@ class _Encoder:
             return self.array(value, node, path)
         return value
 
+    def plain(self, value: Any) -> Any:
+        """``self.value(value, None, path)``: a value with nothing disclosable below it, copied. A dict whose names are
+        all strings and none reserved is copied in one go and only its container members are walked (in order);
+        anything else takes the general walk, which raises its error in the same order."""
+        kind = type(value)
+        if kind is dict:
+            if all(map(_is_str, value)) and _RESERVED.isdisjoint(value):
+                out = value.copy()
+                for key, member in value.items():
+                    if type(member) not in _LEAVES:
+                        out[key] = self.plain(member)
+                return out
+            return self.obj(value, None, ())
+        if kind is list:
+            return [item if type(item) in _LEAVES else self.plain(item) for item in value]
+        return self.value(value, None, ())
+
     def obj(self, value: Mapping[str, Any], node: _PathNode | None, path: ClaimPath) -> dict[str, Any]:
         out: dict[str, Any] = {}
         pending: list[tuple[int, str, str | None, Any]] = []
@@ -311,7 +360,12 @@ class _Encoder:
                 raise SdJwtError(f"claim name {key!r} is reserved by RFC 9901 §4.1", reason="reserved_claim_name")
             child = node.children.get(key) if node is not None else None
             # a JSON leaf has nothing below it to encode: no call, no path tuple
-            encoded = member if isinstance(member, _SCALARS) else self.value(member, child, (*path, key))
+            if isinstance(member, _SCALARS):
+                encoded = member
+            elif child is None or (not child.children and child.every is None):
+                encoded = self.plain(member)  # nothing below is disclosable
+            else:
+                encoded = self.value(member, child, (*path, key))
             if child is not None and child.disclosable:
                 # self._reserve(key, encoded), inline: the salt (from the batch while it lasts) and the place
                 salt = salts.pop() if salts else self._salt()

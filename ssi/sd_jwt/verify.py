@@ -14,7 +14,7 @@ from typing import Any
 from ssi.clock import Clock, system_clock
 from ssi.encoding import b64url_json, json_loads
 from ssi.errors import EncodingError, JoseError, KeyBindingError, SdJwtError, SsiError
-from ssi.jose import KeyResolver, check_time_claims, numeric_date, verify_compact, verify_json
+from ssi.jose import KeyResolver, check_time_claims, numeric_date, verify_compact_parts, verify_json
 from ssi.keys import PublicKey
 from ssi.sd_jwt._common import (
     DEFAULT_MAX_DEPTH,
@@ -23,6 +23,7 @@ from ssi.sd_jwt._common import (
     KB_JWT_TYP,
     digest,
     hash_function,
+    slots_maker,
 )
 from ssi.sd_jwt._processing import DisclosedClaim, process_payload
 from ssi.sd_jwt._serialization import SdJwtParts, split_compact, split_json
@@ -68,6 +69,11 @@ class VerifiedSdJwt:
     signed_payload: dict[str, Any]
 
 
+#: ``VerifiedSdJwt(header, claims, disclosed, issuer_key, key_binding, signed_payload)`` without the frozen
+#: dataclass ``__init__``.
+_make_verified = slots_maker(VerifiedSdJwt)
+
+
 def _split(presentation: str | Mapping[str, Any], policy: VerificationPolicy) -> SdJwtParts:
     # the text test first: a str is never a Mapping, and the Mapping test is an ABC check
     if not isinstance(presentation, str) and isinstance(presentation, Mapping):
@@ -93,28 +99,28 @@ def _verify_issuer_jwt(
             max_size=policy.max_size,
         )
         protected = b64url_json(verified.signing_input.split(b".", 1)[0])
+        header, payload_bytes, key = verified.header, verified.payload, verified.key
     else:
-        verified = verify_compact(
+        header, payload_bytes, key, _ = verify_compact_parts(
             parts.issuer_jwt,
             issuer_key,
             policy.algorithms,
             understood_crit=policy.understood_crit,
             max_size=policy.max_size,
         )
-        protected = verified.header
-    header = verified.header
+        protected = header
     typ_value = protected.get("typ")  # may be any JSON value, e.g. an (unhashable) array
     if typ is not None and (not isinstance(typ_value, str) or typ_value not in typ):
         raise SdJwtError(f"Issuer-signed JWT 'typ' must be one of {sorted(typ)}", reason="wrong_typ")
     try:
-        payload = json_loads(verified.payload)
+        payload = json_loads(payload_bytes)
     except EncodingError as exc:
         raise SdJwtError(
             f"Issuer-signed JWT payload is not JSON: {exc.description}", reason="malformed_sd_jwt"
         ) from None
     if not isinstance(payload, dict):
         raise SdJwtError("Issuer-signed JWT payload must be a JSON object", reason="malformed_sd_jwt")
-    return header, payload, verified.key
+    return header, payload, key
 
 
 def _holder_key(signed_payload: Mapping[str, Any]) -> PublicKey:
@@ -133,14 +139,17 @@ def verify_key_binding(
 ) -> dict[str, Any]:
     """§7.3 step 5.2-5.8."""
     try:
-        verified = verify_compact(kb_jwt, holder_key, policy.kb_algorithms, max_size=policy.max_size)
+        # the header is only read here: the decoded-header cache's own object, not a copy
+        header, payload, _, _ = verify_compact_parts(
+            kb_jwt, holder_key, policy.kb_algorithms, max_size=policy.max_size, copy_header=False
+        )
     except JoseError as exc:
         # step 5.2-5.3: allowlisted algorithm and a valid signature by the cnf key
         raise KeyBindingError(f"KB-JWT: {exc.description}", reason=f"kb_{exc.reason}") from None
-    if verified.header.get("typ") != KB_JWT_TYP:  # step 5.4
+    if header.get("typ") != KB_JWT_TYP:  # step 5.4
         raise KeyBindingError("KB-JWT 'typ' must be 'kb+jwt' (§7.3 step 5.4)", reason="kb_wrong_typ")
     try:
-        claims = json_loads(verified.payload)
+        claims = json_loads(payload)
     except EncodingError as exc:
         raise KeyBindingError(f"KB-JWT payload is not JSON: {exc.description}", reason="kb_malformed") from None
     if not isinstance(claims, dict):
@@ -221,11 +230,4 @@ def verify_with_typ(
         text = presentation if isinstance(presentation, str) else None
         sd_jwt = parts.sd_jwt if text is None else text[: len(text) - len(parts.kb_jwt)]
         kb_claims = verify_key_binding(parts.kb_jwt, sd_jwt, _holder_key(payload), processed.sd_alg, policy, now=now)
-    return VerifiedSdJwt(
-        header=header,
-        claims=processed.claims,
-        disclosed=processed.disclosed,
-        issuer_key=key,
-        key_binding=kb_claims,
-        signed_payload=payload,
-    )
+    return _make_verified(header, processed.claims, processed.disclosed, key, kb_claims, payload)

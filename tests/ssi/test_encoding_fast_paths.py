@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ssi.encoding import MAX_JSON_DEPTH, b64url_decode, json_dumps, json_dumps_acyclic, json_loads
+from ssi.encoding import MAX_JSON_DEPTH, b64url_decode, b64url_encode, json_dumps, json_dumps_acyclic, json_loads
 from ssi.errors import EncodingError
 
 PROPERTY = settings(max_examples=200, deadline=None)
@@ -60,6 +60,30 @@ def test_rfc4648_s5_fast_decoder_matches_the_definition(text: str) -> None:
     """Anything outside the URL-safe alphabet ('+', '/', '=', whitespace, non-ASCII) is refused, as by the rule."""
     assert _decide(text) == _reference_b64url_decode(text)
     assert _decide(text.encode("utf-8")) == _reference_b64url_decode(text)
+
+
+@PROPERTY
+@given(st.binary(max_size=40))
+def test_rfc4648_s5_every_byte_value_decides_like_the_definition(raw: bytes) -> None:
+    """The lenient-decode-and-count fast path (every byte outside the alphabet is skipped, so the output is short)
+    refuses every byte the strict rule refuses, whatever it is and wherever it stands."""
+    text = raw.decode("latin-1")
+    expected = _reference_b64url_decode(text) if text.isascii() else None
+    assert _decide(raw) == expected
+    assert _decide(text) == expected
+
+
+@PROPERTY
+@given(st.text(alphabet=_ALPHABET, max_size=40), st.sampled_from("!*=+/ \n\x00\x7f"), st.integers(min_value=0))
+def test_rfc4648_s5_one_foreign_character_anywhere_is_refused(text: str, foreign: str, where: int) -> None:
+    where = where % (len(text) + 1)
+    assert _decide(text[:where] + foreign + text[where:]) is None
+
+
+@PROPERTY
+@given(st.binary(max_size=80))
+def test_rfc4648_s5_encoder_is_urlsafe_base64_without_padding(raw: bytes) -> None:
+    assert b64url_encode(raw) == base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
 def test_b64url_decode_refuses_non_text() -> None:

@@ -12,10 +12,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ssi.encoding import b64url_encode, json_dumps, json_loads
-from ssi.errors import JoseError
-from ssi.jose import _jws
+from ssi.encoding import b64url_decode, b64url_encode, json_dumps, json_loads
+from ssi.errors import JoseError, SsiError
+from ssi.jose import _jws, check_header, verify_compact, verify_compact_parts
 from ssi.jose._jws import decode_protected_header, encode_protected_header, parse_compact
+from ssi.keys import PrivateKey
 
 _JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=6),
@@ -117,3 +118,70 @@ def test_encoded_header_cache_is_bounded() -> None:
         header = {"alg": "ES256", "kid": str(i)}
         assert encode_protected_header(header) == _encoded(header)
         assert len(_jws._ENCODED_HEADER_CACHE) <= _jws._ENCODED_HEADER_CACHE_SIZE
+
+
+# --- the allowlist shortcut of verify_compact (RFC 7515 §4.1.1, §4.1.4, §4.1.11; RFC 8725 §3.1) --------------------
+
+_SIGNER = PrivateKey.generate("ES256")
+_HEADER_VALUES = st.one_of(
+    st.sampled_from(["ES256", "ES256K", "EdDSA", "none", "HS256", "RS256", ""]),
+    st.integers(min_value=-1, max_value=1),
+    st.booleans(),
+    st.none(),
+    st.lists(st.sampled_from(["b64", "exp", "alg", "x"]), max_size=2),
+)
+_ALLOWLISTS = st.sampled_from(
+    [frozenset({"ES256"}), frozenset({"ES256", "EdDSA"}), ["ES256K"], ("ES256", "ES256K"), frozenset()]
+)
+
+
+def _outcome(fn: Any) -> tuple[str, Any]:
+    try:
+        return "ok", fn()
+    except SsiError as exc:
+        return type(exc).__name__, exc.reason
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(st.sampled_from(["alg", "kid", "crit", "typ", "b64", "exp"]), _HEADER_VALUES, max_size=4),
+    _ALLOWLISTS,
+    st.sampled_from([(), ("b64",), ("exp", "b64")]),
+)
+def test_rfc7515_s5_2_cached_alg_decides_like_check_header(
+    header: dict[str, Any], algorithms: Any, understood: tuple[str, ...]
+) -> None:
+    """The alg remembered with a cached header is taken only where check_header would return it: verifying (cold,
+    then from the cache) succeeds or fails exactly as checking the header first and then the signature."""
+    protected = _encoded(header)
+    payload = b64url_encode(b"{}")
+    signing_input = f"{protected}.{payload}".encode("ascii")
+    token = f"{protected}.{payload}.{b64url_encode(_SIGNER.sign(signing_input))}"
+    expected = _outcome(lambda: check_header(json_loads(json_dumps(header)), algorithms, understood))
+    if expected[0] == "ok":
+        expected = _outcome(lambda: _SIGNER.public_key.verify(expected[1], signing_input, b64url_decode(token[-86:])))
+    for _ in range(2):
+        got = _outcome(lambda: verify_compact(token, _SIGNER.public_key, algorithms, understood_crit=understood))
+        if expected[0] == "ok":
+            assert got[0] == "ok" and got[1].header == header and got[1].signing_input == signing_input
+        else:
+            assert got == expected
+
+
+def test_a_header_read_without_a_copy_is_never_handed_to_a_resolver() -> None:
+    header = {"alg": "ES256", "kid": "k"}
+    protected = _encoded(header)
+    payload = b64url_encode(b"{}")
+    token = f"{protected}.{payload}.{b64url_encode(_SIGNER.sign(f'{protected}.{payload}'.encode()))}"
+    seen: list[Any] = []
+
+    def resolver(given: Any) -> Any:
+        seen.append(given)
+        given["alg"] = "none"  # a resolver that changes what it is given changes only its copy
+        return _SIGNER.public_key
+
+    for _ in range(2):
+        got, _payload, _key, _input = verify_compact_parts(token, resolver, {"ES256"}, copy_header=False)
+        assert got is seen[-1]  # the resolver's copy, as verify_compact returns it
+    assert _jws._HEADER_CACHE[protected][0] == header
+    assert seen[0] is not seen[1]

@@ -10,7 +10,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import random
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -21,10 +24,30 @@ from ssi.encoding import b64url_decode, b64url_encode, json_dumps
 from ssi.errors import SsiError
 from ssi.keys import PrivateKey, SoftwareSigner
 from ssi.sd_jwt import Disclosure, issue_sd_jwt, split_compact
+from ssi.sd_jwt import _processing as processing_module
 from ssi.sd_jwt import issue as issue_module
-from ssi.sd_jwt._common import digest, hash_function, make_disclosure
+from ssi.sd_jwt._common import digest, hash_function, make_disclosure, slots_maker
+from ssi.sd_jwt._processing import DisclosedClaim, ProcessedPayload, process_payload
+from ssi.sd_jwt._serialization import SdJwtParts, _is_compact_jws
 from ssi.sd_jwt.issue import SALT_BYTES, SYSTEM_RANDOM, _Encoder, disclosure_json, system_salts
 from ssi.sd_jwt.present import _line_test, _on_one_line
+from ssi.sd_jwt.verify import VerifiedSdJwt
+
+_SIGNER = SoftwareSigner(PrivateKey.generate("ES256"))
+
+
+class SeededRandom:
+    """Salts and decoys from a fixed seed (``ssi.sd_jwt.RandomSource``): the same Disclosures on every run."""
+
+    def __init__(self, seed: int) -> None:
+        self._rng = random.Random(seed)
+
+    def token_bytes(self, nbytes: int) -> bytes:
+        return self._rng.randbytes(nbytes)
+
+    def randbelow(self, exclusive_upper_bound: int) -> int:
+        return self._rng.randrange(exclusive_upper_bound)
+
 
 _PATH_ITEMS = st.one_of(st.sampled_from(["a", "b", "address", "0"]), st.integers(min_value=0, max_value=3))
 
@@ -205,3 +228,185 @@ def test_compiled_paths_from_lists_are_not_cached_and_the_cache_is_bounded() -> 
     for i in range(issue_module._PATHS_CACHE_SIZE + 5):
         issue_sd_jwt({f"c{i}": i}, signer, disclosable=[(f"c{i}",)])
         assert len(issue_module._PATHS_CACHE) <= issue_module._PATHS_CACHE_SIZE
+
+
+# --- the third pass: frozen results without __init__, the compact split, the walks' one-go copies -----------------
+
+
+def test_s9_3_system_salts_are_the_os_random_octets_16_by_16(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each salt is the base64url of its own 16 CSPRNG octets (two zero octets pad each group to 18 for one
+    encoding; they are never part of a salt)."""
+    drawn: list[bytes] = []
+
+    def urandom(size: int) -> bytes:
+        drawn.append(bytes((i * 7 + 3) % 256 for i in range(size)))
+        return drawn[-1]
+
+    monkeypatch.setattr(issue_module.os, "urandom", urandom)
+    for count in (1, 2, 5, 19):
+        salts = system_salts(count)
+        raw = drawn[-1]
+        assert len(raw) == 18 * count
+        assert salts == [b64url_encode(raw[18 * i : 18 * i + SALT_BYTES]) for i in range(count)]
+
+
+def test_slots_maker_is_the_dataclass_constructor() -> None:
+    disclosure = Disclosure.create("c2FsdA", "a", {"b": [1]})
+    cases: list[tuple[Any, tuple[Any, ...]]] = [
+        (DisclosedClaim, (("a", 0), disclosure, "ZGln", None)),
+        (ProcessedPayload, ({"a": 1}, (), "sha-256")),
+        (SdJwtParts, ("h.p.s", ("ZA",), None, None)),
+        (VerifiedSdJwt, ({"alg": "ES256"}, {"a": 1}, (), PrivateKey.generate("ES256").public_key, None, {"x": 1})),
+        (Disclosure, ("c2FsdA", None, [1], "ZW5j")),
+    ]
+    for cls, values in cases:
+        made = slots_maker(cls)(*values)
+        assert type(made) is cls and made == cls(*values)
+        with pytest.raises(AttributeError):
+            made.__setattr__(dataclasses.fields(cls)[0].name, "other")  # still frozen
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="a.~é", max_size=12))
+def test_s4_compact_jws_test_counts_two_dots(text: str) -> None:
+    assert _is_compact_jws(text) == (text.count(".") == 2)
+
+
+def _reference_split_compact(text: str) -> tuple[str, tuple[str, ...], str | None] | str:
+    """The §4 split as written before the fast path (join of the Disclosures for the ASCII test, dot counting)."""
+    parts = text.split("~")
+    if len(parts) < 2:
+        return "malformed_sd_jwt"
+    disclosures = tuple(parts[1:-1])
+    if "" in disclosures or not "".join(disclosures).isascii() or parts[0].count(".") != 2:
+        return (
+            "malformed_disclosure"
+            if "" not in disclosures and not "".join(disclosures).isascii()
+            else ("malformed_sd_jwt")
+        )
+    kb = parts[-1] or None
+    if kb is not None and kb.count(".") != 2:
+        return "malformed_sd_jwt"
+    return parts[0], disclosures, kb
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="ab.~é", max_size=16))
+def test_s4_split_compact_decides_like_the_written_out_split(text: str) -> None:
+    expected = _reference_split_compact(text)
+    try:
+        parts = split_compact(text)
+    except SsiError as exc:
+        assert exc.reason == expected
+    else:
+        assert (parts.issuer_jwt, parts.disclosures, parts.kb_jwt) == expected
+
+
+class _Node(dict):  # type: ignore[type-arg]
+    """A dict the walks' one-go copy does not take (``type(node) is dict`` fails): the member-by-member walk."""
+
+
+_KEYS = st.sampled_from(["a", "b", "_sd", "...", "_sd_alg"])
+_LEAF = st.one_of(st.none(), st.booleans(), st.integers(-2, 2), st.sampled_from(["x", "sha-256", "_sd"]))
+
+
+def _trees(digests: list[str]) -> st.SearchStrategy[Any]:
+    digest_list = st.lists(st.sampled_from(digests), max_size=3) if digests else st.just([])
+    return st.recursive(
+        _LEAF,
+        lambda inner: (
+            st.lists(st.one_of(inner, st.builds(lambda d: {"...": d}, st.sampled_from(digests or ["x"]))))
+            | st.dictionaries(_KEYS, st.one_of(inner, digest_list), max_size=4)
+        ),
+        max_leaves=12,
+    )
+
+
+def _processing_outcome(payload: Any, disclosures: list[str], max_depth: int) -> Any:
+    try:
+        processed = process_payload(payload, disclosures, max_depth=max_depth)
+    except SsiError as exc:
+        return type(exc).__name__, exc.reason
+    return (
+        json_dumps(processed.claims),  # member order included
+        [(c.path, c.digest, c.parent, c.disclosure) for c in processed.disclosed],
+        processed.sd_alg,
+    )
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data(), st.integers(min_value=1, max_value=4))
+def test_s7_1_walk_copy_in_one_go_decides_like_member_by_member(data: st.DataObject, max_depth: int) -> None:
+    """RFC 9901 §7.1 steps 3-5 and §4.1: the walk that copies an object's members in one go and walks only its
+    containers gives the same processed payload (same member order), the same disclosed claims and the same error as
+    the member-by-member walk, on payloads with misplaced '...', '_sd', '_sd_alg', and nesting at the depth limit."""
+    values = data.draw(st.lists(_trees([]), min_size=1, max_size=3))
+    made = [
+        Disclosure.create(f"c2FsdA{i}", data.draw(st.sampled_from(["a", "b", "c", None])), v)
+        for i, v in enumerate(values)
+    ]
+    encoded = [d.encoded for d in made]
+    digests = [digest(e, hash_function("sha-256")) for e in encoded]
+    payload = data.draw(st.dictionaries(_KEYS, st.one_of(_trees(digests), st.lists(st.sampled_from(digests)))))
+    if data.draw(st.booleans()):
+        # mostly only the Disclosures the payload (or a Disclosure it references) can reach: an unreferenced one is
+        # refused (§7.1 step 5) before anything else could differ
+        reached, text = [], json_dumps(payload)
+        while True:
+            more = [i for i, d in enumerate(digests) if d in text and i not in reached]
+            if not more:
+                break
+            reached += more
+            text += "".join(json_dumps(values[i]) for i in more)
+        encoded = [encoded[i] for i in sorted(reached)]
+    fast = _processing_outcome(payload, encoded, max_depth)
+    original = processing_module._Walk.obj
+
+    def member_by_member(self: Any, node: dict[str, Any], *rest: Any) -> dict[str, Any]:
+        return original(self, _Node(node), *rest)
+
+    processing_module._Walk.obj = member_by_member  # type: ignore[method-assign]
+    try:
+        slow = _processing_outcome(payload, encoded, max_depth)
+    finally:
+        processing_module._Walk.obj = original  # type: ignore[method-assign]
+    assert fast == slow
+
+
+_CLAIM_KEYS = st.one_of(st.sampled_from(["a", "b", "c", "_sd", "...", "_sd_alg"]), st.integers(0, 1))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(["a", "b", "c"]),
+        st.recursive(
+            _LEAF | st.floats(allow_nan=False, allow_infinity=False),
+            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_CLAIM_KEYS, inner, max_size=3),
+            max_leaves=10,
+        ),
+    ),
+    st.lists(st.sampled_from([("a",), ("b",), ("c", 0)]), max_size=2),
+)
+def test_s4_issuer_copies_undisclosed_objects_like_the_general_walk(claims: dict[str, Any], paths: list[Any]) -> None:
+    """§4.1 item 7 and §4.2: objects with nothing disclosable below them, copied in one go, give the payload and
+    Disclosures of the general walk (reached here through a Mapping that is not a dict), or its error."""
+
+    def outcome(tree: Any) -> Any:
+        try:
+            issued = issue_sd_jwt(tree, signer, disclosable=paths, rng=SeededRandom(7))
+        except SsiError as exc:
+            return exc.reason
+        except TypeError:
+            return "not_json"
+        return json_dumps(issued.payload), [d.encoded for d in issued.disclosures]
+
+    def as_mapping(value: Any) -> Any:
+        if isinstance(value, dict):
+            return MappingProxyType({k: as_mapping(v) for k, v in value.items()})
+        if isinstance(value, list):
+            return [as_mapping(v) for v in value]
+        return value
+
+    signer = _SIGNER
+    assert outcome(claims) == outcome({k: as_mapping(v) for k, v in claims.items()})
