@@ -210,8 +210,9 @@ def create_app(settings: IssuerSettings, *, issuer: Issuer | None = None, **depe
         return JSONResponse(response.to_json(), headers=fresh_nonce())
 
     @app.post("/issuers/{slug}/nonce", tags=["oid4vci"])
-    def nonce(slug: Slug) -> JSONResponse:
-        """Nonce Endpoint (OpenID4VCI §7): a fresh ``c_nonce``, uncacheable, with a DPoP nonce (§7.2)."""
+    async def nonce(slug: Slug) -> JSONResponse:
+        """Nonce Endpoint (OpenID4VCI §7): a fresh ``c_nonce``, uncacheable, with a DPoP nonce (§7.2). Computed
+        (``CNonces``: nothing stored), so answered on the event loop without a thread hand-off."""
         tenant = ctx.tenant(slug)
         return JSONResponse(nonce_response(ctx.c_nonces.issue(tenant.authority.id)), headers=fresh_nonce())
 

@@ -1,8 +1,11 @@
 """Server nonces: ``c_nonce`` for key proofs (OpenID4VCI 1.0 §7) and ``DPoP-Nonce`` for DPoP proofs (RFC 9449 §8),
 and the DPoP check of every protected request (RFC 9449 §4.3, §7, §11.1).
 
-- ``c_nonce``: random, stored (``EphemeralStore``) for ``ttl`` seconds and **single-use**: a credential request
-  consumes the nonces its proofs carry, so a captured key proof cannot be replayed (§13.5 "Proof replay").
+- ``c_nonce``: 128 random bits, the time of issue and a MAC under a server secret shared by all instances (bound to
+  the authority) — nothing is stored when it is issued (§7: the nonce endpoint is then a pure computation). It is
+  accepted for ``ttl`` seconds and **single-use**: a credential request consumes the nonces its proofs carry by
+  recording them (``EphemeralStore.remember_once``, in the request's transaction where there is one) until they would
+  have expired anyway, so a captured key proof cannot be replayed (§13.5 "Proof replay").
 - ``DPoP-Nonce``: a timestamp with a MAC under a server secret shared by all instances — no storage per request;
   valid for ``ttl`` seconds; a fresh one goes out with every response of the token, nonce and credential endpoints
   (§8.2: "the server MAY supply a new nonce value to the client in ... any HTTP response"). DPoP replay is stopped
@@ -17,7 +20,7 @@ import secrets
 import struct
 from dataclasses import dataclass
 
-from infra.ephemeral import EntryExists, EphemeralStore
+from infra.ephemeral import EphemeralStore
 from ssi.clock import Clock, system_clock
 from ssi.dpop import DpopProof, verify_dpop_proof
 from ssi.encoding import b64url_decode, b64url_encode
@@ -26,37 +29,80 @@ from ssi.errors import EncodingError, InvalidDpopProof, InvalidNonce, UseDpopNon
 __all__ = ["CNonces", "DpopCheck", "DpopNonces"]
 
 C_NONCE_NS = "vci_c_nonce"
+#: ``c_nonce`` layout: issue time (8 bytes), random (16), MAC (16) — 40 bytes, 54 base64url characters.
+_C_NONCE_RANDOM = 16
+_C_NONCE_MAC = 16
+_C_NONCE_BYTES = 8 + _C_NONCE_RANDOM + _C_NONCE_MAC
+_C_NONCE_CHARS = 54
+#: Seconds a ``c_nonce``'s time may lie ahead of this instance's clock (instances' clocks differ slightly).
+_C_NONCE_FUTURE = 5
 DPOP_JTI_NS = "vci_dpop_jti"
 
 
 class CNonces:
-    """``c_nonce`` values of one service (shared through the store by all its instances)."""
+    """``c_nonce`` values of one service: ``b64url(time ‖ random ‖ HMAC-SHA256(secret, authority ‖ time ‖
+    random)[:16])``. Every instance sharing ``secret`` and the store accepts every other's nonces; a nonce is used
+    once across all of them (the store remembers consumed nonces)."""
 
-    def __init__(self, store: EphemeralStore, *, ttl: float = 300.0) -> None:
+    def __init__(
+        self, store: EphemeralStore, secret: bytes, *, ttl: float = 300.0, clock: Clock = system_clock
+    ) -> None:
+        if len(secret) < 32:
+            raise ValueError("the c_nonce secret must have at least 32 bytes")
         self._store = store
+        self._secret = secret
         self.ttl = ttl
+        self._clock = clock
+
+    def _mac(self, authority_id: int, body: bytes) -> bytes:
+        message = b"c-nonce" + struct.pack(">q", authority_id) + body
+        return hmac.new(self._secret, message, hashlib.sha256).digest()[:_C_NONCE_MAC]
 
     def issue(self, authority_id: int) -> str:
-        """A fresh, unpredictable ``c_nonce`` (§7.2: "New challenge values MUST be unpredictable")."""
-        while True:
-            nonce = b64url_encode(secrets.token_bytes(24))
-            try:
-                self._store.put(C_NONCE_NS, nonce, {"a": authority_id}, self.ttl)
-                return nonce
-            except EntryExists:  # pragma: no cover - 192 random bits
-                continue
+        """A fresh, unpredictable ``c_nonce`` (§7.2: "New challenge values MUST be unpredictable": 128 random bits
+        in each), valid for :attr:`ttl` seconds at ``authority_id``'s credential issuer only. No storage."""
+        body = struct.pack(">Q", int(self._clock())) + secrets.token_bytes(_C_NONCE_RANDOM)
+        return b64url_encode(body + self._mac(authority_id, body))
+
+    def _issued_at(self, nonce: str, authority_id: int) -> int | None:
+        """When ``nonce`` was issued for ``authority_id``, or ``None`` when it is not one of ours (or another
+        authority's)."""
+        if not isinstance(nonce, str) or len(nonce) != _C_NONCE_CHARS:
+            return None
+        try:
+            raw = b64url_decode(nonce)
+        except EncodingError:
+            return None
+        body = raw[:-_C_NONCE_MAC]
+        if len(raw) != _C_NONCE_BYTES or not hmac.compare_digest(raw[-_C_NONCE_MAC:], self._mac(authority_id, body)):
+            return None
+        (issued,) = struct.unpack(">Q", body[:8])
+        return int(issued)
 
     def consume(self, nonces: set[str], authority_id: int, *, store: EphemeralStore | None = None) -> None:
-        """Take every nonce (each once); ``invalid_nonce`` when one is unknown, expired, used, or another
-        authority's (§8.3.1.2: "at least one of the key proofs contains an invalid c_nonce value"). ``store``: the
-        same store inside the caller's transaction (``SqlEphemeralStore.bound``)."""
+        """Use every nonce (each once); ``invalid_nonce`` when one was not issued here for this authority, has
+        expired or was used before (§8.3.1.2: "at least one of the key proofs contains an invalid c_nonce value").
+        A used nonce is remembered until it would have expired (plus the clock tolerance), so it is refused for as
+        long as it could otherwise be accepted. ``store``: the same store inside the caller's transaction
+        (``SqlEphemeralStore.bound``): the nonce is used when that transaction commits (of concurrent requests with
+        one nonce exactly one succeeds)."""
         source = self._store if store is None else store
+        now = self._clock()
         for nonce in sorted(nonces):
-            entry = source.take(C_NONCE_NS, nonce)
-            if entry is None or entry.get("a") != authority_id:
+            issued = self._issued_at(nonce, authority_id)
+            if issued is None:
                 raise InvalidNonce(
-                    "the c_nonce is unknown, expired or already used; fetch a new one from the nonce endpoint",
+                    "the c_nonce was not issued by this credential issuer; fetch one from the nonce endpoint",
                     reason="unknown_c_nonce",
+                )
+            if issued > now + _C_NONCE_FUTURE or now - issued > self.ttl:
+                raise InvalidNonce(
+                    "the c_nonce has expired; fetch a new one from the nonce endpoint", reason="expired_c_nonce"
+                )
+            remaining = issued + self.ttl - now + _C_NONCE_FUTURE
+            if not source.remember_once(C_NONCE_NS, nonce, max(1.0, remaining)):
+                raise InvalidNonce(
+                    "the c_nonce was used already; fetch a new one from the nonce endpoint", reason="used_c_nonce"
                 )
 
 

@@ -271,7 +271,7 @@ def build_issuer(
         store=store,
         keyring=keyring,
         clock=clock,
-        c_nonces=CNonces(store, ttl=settings.c_nonce_ttl),
+        c_nonces=CNonces(store, storage.server_secret("c_nonce"), ttl=settings.c_nonce_ttl, clock=clock),
         dpop_nonces=dpop_nonces,
         dpop=DpopCheck(
             dpop_nonces,
