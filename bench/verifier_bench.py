@@ -4,13 +4,16 @@ open-loop, and full OpenID Connect logins through the OpenID Provider facade.
 Run: ``.venv/bin/python -m bench.verifier_bench [--workers N] [--seconds S] [--start-rate R] [--max-rate R]
 [--login-clients C] [--login-seconds S] [--json] [--profile]``.
 
-Setup (all on 127.0.0.1): ``--workers`` uvicorn processes (default 2) accept on one shared listening socket and
+Setup (all on 127.0.0.1): ``--workers`` uvicorn processes (default 2), each accepting on its own listening socket
+of one ``SO_REUSEPORT`` group (``govssi.cli._serving.worker_sockets``, as ``govssi verifier serve --workers N``),
 serve the verifier app (``verifier.create_app`` with the OpenID Provider mounted); sessions live in **Redis**
 (``GOVSSI_REDIS_URL``, default ``redis://127.0.0.1:6379/0``; a fresh key prefix, deleted afterwards; the verifier's
 store, ``verifier.VerifierRedisStore``, as ``build_verifier`` picks for ``GOVSSI_REDIS_URL``) so any worker
 serves any step, as several verifier instances would. Trust and status are cached: the issuer is accredited in an
 in-memory trust policy (the chain's answers; the chain's own lookups are measured by ``bench.trust_bench``) and the
 status list is fetched once per worker and then served from the verifier's status cache (``status_max_age``).
+Since nothing in a verification then waits on the network, the workers verify on their event loop
+(``GOVSSI_VERIFIER_VERIFY_ON_EVENT_LOOP``; ``--verify-in-thread`` for the default, a thread per verification).
 
 **direct_post verifications** — what is measured is the Response URI, ``POST /response/{state}``, each carrying one
 SD-JWT VC PID presentation (``given_name``, ``family_name``, ``birthdate`` disclosed, KB-JWT) for a session created
@@ -126,6 +129,9 @@ class Material:
     store: str = "redis"
     sql_url: str | None = None
     sql_table: str = "ephemeral_state"
+    #: ``VerifierSettings.verify_on_event_loop`` (GOVSSI_VERIFIER_VERIFY_ON_EVENT_LOOP): trust and status are answered
+    #: from memory here, the configuration that setting is for
+    verify_on_event_loop: bool = True
 
 
 def make_material(redis_url: str, directory: Path, prefix: str | None = None) -> Material:
@@ -255,7 +261,11 @@ def build(material: Material, public_url: str) -> tuple[Any, Any, Any]:
         return FetchResponse(200, material.status_token.encode("ascii"), STATUS_LIST_JWT_MEDIA_TYPE)
 
     settings = VerifierSettings(
-        data_dir=Path(material.data_dir), public_url=public_url, dev_allow_http=True, status_max_age=3600
+        data_dir=Path(material.data_dir),
+        public_url=public_url,
+        dev_allow_http=True,
+        status_max_age=3600,
+        verify_on_event_loop=material.verify_on_event_loop,
     )
     keys = RequestSigningKeys(
         SoftwareSigner(PrivateKey.from_jwk(material.verifier_key_jwk)),
@@ -813,7 +823,9 @@ def format_worker_profile(spy: dict[str, Any]) -> str:
 def format_table(report: dict[str, Any]) -> str:
     lines = [
         f"verifier benchmark — {report['workers']} worker process(es) (uvicorn http={report.get('http', 'auto')}, "
-        f"loop={report.get('loop', 'auto')}), {os.cpu_count()} CPU(s), sessions in "
+        f"loop={report.get('loop', 'auto')}; verification "
+        f"{'on the event loop' if report.get('verify_on_event_loop') else 'in a thread'}), "
+        f"{os.cpu_count()} CPU(s), sessions in "
         f"{report.get('store', 'redis')}; load average before: "
         + " ".join(f"{x:.2f}" for x in report.get("load_before", []))
     ]
@@ -901,11 +913,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="auto",
         help="the workers' event loop (auto: uvloop when installed)",
     )
+    parser.add_argument(
+        "--verify-in-thread",
+        action="store_true",
+        help="verify each response in a thread (the default of GOVSSI_VERIFIER_VERIFY_ON_EVENT_LOOP, off) instead of "
+        "on the worker's event loop",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="govssi-verifier-bench-") as tmp:
         material = make_material(args.redis_url, Path(tmp), args.redis_prefix)
+        material = dataclasses.replace(material, verify_on_event_loop=not args.verify_in_thread)
         if args.store == "postgres":
             material = dataclasses.replace(
                 material,
@@ -919,6 +938,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "store": args.store,
             "http": args.http,
             "loop": args.loop,
+            "verify_on_event_loop": material.verify_on_event_loop,
             "load_before": list(os.getloadavg()),
         }
         try:

@@ -128,13 +128,18 @@ def create_app(
     # otherwise be tried against the ops, static, OpenID Provider and relying-party routes first
     # (bench/verifier_bench.py, the verifier's hot path).
 
+    on_event_loop = settings.verify_on_event_loop
+
     @app.post("/response/{state}", tags=["wallet"])
     async def response_uri(state: str, request: Request) -> JSONResponse:
         """Response URI (§8.2 direct_post, §8.3.1 direct_post.jwt). 200 with ``redirect_uri`` (HAIP 1.0), or 400
         with ``error``, ``error_description`` and the specific ``reason``."""
         form = await read_form(request, max_bytes=settings.max_body_bytes)
         try:
-            answer = await run_in_threadpool(service.handle_response, state, form)
+            if on_event_loop:  # GOVSSI_VERIFIER_VERIFY_ON_EVENT_LOOP: nothing in it waits on the network
+                answer = service.handle_response(state, form)
+            else:
+                answer = await run_in_threadpool(service.handle_response, state, form)
         except SsiError as exc:
             return JSONResponse(
                 {"error": "invalid_request", "error_description": exc.description, "reason": exc.reason},

@@ -78,6 +78,16 @@ class VerifierSettings(ServiceSettings):
     require_accreditation: bool = True
     #: Require status list tokens to be anchored on the chain (their digest the latest anchored version).
     require_anchored_status: bool = True
+    #: GOVSSI_VERIFIER_VERIFY_ON_EVENT_LOOP: verify Response URI posts on the worker's event loop instead of handing
+    #: each to a thread. Only for deployments whose verification does not wait on the network — issuer trust and
+    #: status answered from memory, sessions in a nearby Redis —, run with several workers: a lookup that does go to
+    #: the network (a chain request, a status list fetch) then holds every other request of that worker until it
+    #: returns. Off by default (the chain's accreditation lookups ask for the chain's head on every verification).
+    #: On, a verification costs less CPU and queues in arrival order instead of sharing the GIL with dozens of others
+    #: (bench/README.md, verifier, fourth pass).
+    verify_on_event_loop: bool = Field(
+        default=False, validation_alias=_env("verify_on_event_loop", "GOVSSI_VERIFIER_VERIFY_ON_EVENT_LOOP")
+    )
 
     @field_validator("public_url")
     @classmethod

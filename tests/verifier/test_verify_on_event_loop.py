@@ -1,0 +1,107 @@
+"""``GOVSSI_VERIFIER_VERIFY_ON_EVENT_LOOP``: the Response URI verifies on the worker's event loop instead of a
+thread — with the same answers: a verified presentation, a refused one, a replay (OpenID4VP 1.0 §14.1: the nonce is
+single-use), an answer to an unknown session, a malformed post (OAuth-style errors, never a 500)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from verifier_support import FakeTrust, TestIssuer, TestWallet, settings, sqlite_store, verifier_identity
+
+from ssi.keys import SoftwareSigner
+from verifier import PresentationService, VerifierSettings, loopback_verifier
+
+
+def test_off_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GOVSSI_VERIFIER_VERIFY_ON_EVENT_LOOP", raising=False)
+    assert VerifierSettings().verify_on_event_loop is False
+    monkeypatch.setenv("GOVSSI_VERIFIER_VERIFY_ON_EVENT_LOOP", "1")
+    assert VerifierSettings().verify_on_event_loop is True
+
+
+@pytest.fixture(params=[False, True], ids=["thread", "event_loop"])
+def verifier(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Any, PresentationService, Any]]:
+    issuer = TestIssuer.create()
+    trust = FakeTrust()
+    trust.trust_issuer(issuer)
+    identity = verifier_identity("http://127.0.0.1")
+    with (
+        loopback_verifier(
+            settings(tmp_path, verify_on_event_loop=request.param),
+            store=sqlite_store(tmp_path),
+            keys=identity.keys,
+            trust=trust,
+            key_history=None,
+            did_resolver=None,
+            anchors=[issuer.ca],
+            fetcher=issuer.server,
+        ) as (server, service),
+        httpx.Client(timeout=30) as http,
+    ):
+        yield server, service, (http, identity, issuer, request.param)
+
+
+def _threads_of(service: PresentationService) -> list[str]:
+    """Wrap ``handle_response`` to record the name of the thread each call runs in."""
+    names: list[str] = []
+    inner = service.handle_response
+
+    def recorded(state: str, form: Any) -> dict[str, str]:
+        names.append(threading.current_thread().name)
+        return inner(state, form)
+
+    service.handle_response = recorded  # type: ignore[method-assign]
+    return names
+
+
+def test_same_answers_on_the_event_loop_and_in_a_thread(verifier: tuple[Any, PresentationService, Any]) -> None:
+    server, service, (http, identity, issuer, on_loop) = verifier
+    names = _threads_of(service)
+
+    def create() -> dict[str, Any]:
+        answer = http.post(f"{server.url}/api/presentations", json={"preset": "pid_identification"})
+        assert answer.status_code == 201, answer.text
+        return dict(answer.json())
+
+    def credential() -> Any:
+        from verifier_support import HeldCredential
+
+        holder = SoftwareSigner.generate("ES256")
+        compact, idx = issuer.issue(holder)
+        return HeldCredential(compact, holder, idx)
+
+    wallet = TestWallet(http, identity.ca.certificate, [credential()])
+    created = create()
+    presented = wallet.present(created["authorization_request"])
+    assert presented.response.status_code == 200, presented.response.text
+    assert presented.body == {"redirect_uri": f"{server.url}/done"}
+    result = http.get(f"{server.url}/api/presentations/{created['session']}/result").json()
+    assert result["status"] == "verified"
+    # the same response again: the session is decided, the nonce gone
+    again = wallet.post(presented.request, presented.form)
+    assert again.response.status_code == 400
+    assert again.response.json()["reason"] == "session_finished"
+
+    # a refusal: a KB-JWT for another nonce (OpenID4VP 1.0 §14.1), decided and reported with its reason
+    created = create()
+    refused = wallet.present(created["authorization_request"], nonce="not-the-session-nonce")
+    assert refused.response.status_code == 400
+    body = refused.response.json()
+    assert body["error"] == "invalid_request" and body["reason"] and body["error_description"]
+
+    # unknown session, malformed post: OAuth-style errors
+    unknown = http.post(f"{server.url}/response/nope", data={"vp_token": "{}", "state": "nope"})
+    assert unknown.status_code == 400 and unknown.json()["reason"] == "session_unknown"
+    created = create()
+    request = wallet.fetch_request(created["authorization_request"])
+    malformed = http.post(wallet.route(request.response_uri), data={"vp_token": "not json", "state": request.state})
+    assert malformed.status_code == 400 and malformed.json()["error"] == "invalid_request"
+
+    assert len(names) == 5
+    workers = [name for name in names if name.startswith("AnyIO worker thread")]
+    assert workers == ([] if on_loop else names), names
