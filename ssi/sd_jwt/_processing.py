@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ssi.errors import InputTooLarge, SdJwtError
+from ssi.encoding import b64url_decode, json_loads
+from ssi.errors import EncodingError, InputTooLarge, SdJwtError
 from ssi.sd_jwt._common import (
     DEFAULT_MAX_DEPTH,
     DEFAULT_SD_ALG,
@@ -22,6 +23,7 @@ from ssi.sd_jwt._common import (
     Disclosure,
     digest,
     hash_function,
+    make_disclosure,
     slots_maker,
 )
 
@@ -133,29 +135,54 @@ class _Walk:
         # §7.1 step 3.2.1: "objects having an _sd key that refers to an array of strings"; anything else is misuse.
         if not isinstance(sd, list) or not all(map(_is_str, sd)):
             raise SdJwtError("'_sd' must be an array of strings (§4.2.4.1)", reason="malformed_sd")
+        self._digests(sd, out, path, child_depth, parent)
+        return out
+
+    def _object_disclosure(self, d: str, out: dict[str, Any]) -> tuple[str, Disclosure]:
+        """The Disclosure of an ``_sd`` digest and its claim name (§7.1 step 3.3.2)."""
+        encoded = self.by_digest[d]
+        try:
+            items = json_loads(b64url_decode(encoded))
+        except EncodingError:
+            items = None
+        if type(items) is list and len(items) == 3 and type(items[0]) is str and type(items[1]) is str:
+            name: str | None = items[1]
+            if name in _SPECIAL_KEYS:
+                disclosure = Disclosure.parse(encoded)  # refuses it (§7.1 step 3.3.2.2)
+            else:
+                # what Disclosure.parse returns for a well-formed object property Disclosure
+                disclosure = make_disclosure(items[0], name, items[2], encoded)
+        else:
+            disclosure = Disclosure.parse(encoded)  # decides, and refuses, as always
+            name = disclosure.name
+        if name is None:
+            # §7.1 step 3.3.2.1: an _sd digest needs a three-element Disclosure
+            raise SdJwtError(
+                "array-element Disclosure referenced from '_sd' (§7.1 step 3.3.2.1)",
+                reason="disclosure_type_mismatch",
+            )
+        if name in out:
+            # §7.1 step 3.3.2.3: "If the claim name already exists at the level of the _sd key ... reject"
+            raise SdJwtError(
+                f"disclosed claim {name!r} already exists at its level (§7.1 step 3.3.2.3)",
+                reason="claim_name_collision",
+            )
+        return name, disclosure
+
+    def _digests(
+        self, sd: list[str], out: dict[str, Any], path: ClaimPath, child_depth: int, parent: str | None
+    ) -> None:
+        """The digests of an ``_sd`` array one by one (§7.1 steps 3.2-3.3 and 4), disclosed claims added to ``out``."""
         seen, by_digest = self.seen, self.by_digest
+        leaf_too_deep = child_depth > self.max_depth
         for d in sd:
             # §7.1 step 4: "If any digest value is encountered more than once ... the SD-JWT MUST be rejected."
             if d in seen:
                 raise SdJwtError("a digest value appears more than once (§7.1 step 4)", reason="duplicate_digest")
             seen.add(d)
-            encoded = by_digest.get(d)
-            if encoded is None:
+            if d not in by_digest:
                 continue  # §7.1 step 3.3.1: a decoy or an undisclosed claim
-            disclosure = Disclosure.parse(encoded)
-            name = disclosure.name
-            if name is None:
-                # §7.1 step 3.3.2.1: an _sd digest needs a three-element Disclosure
-                raise SdJwtError(
-                    "array-element Disclosure referenced from '_sd' (§7.1 step 3.3.2.1)",
-                    reason="disclosure_type_mismatch",
-                )
-            if name in out:
-                # §7.1 step 3.3.2.3: "If the claim name already exists at the level of the _sd key ... reject"
-                raise SdJwtError(
-                    f"disclosed claim {name!r} already exists at its level (§7.1 step 3.3.2.3)",
-                    reason="claim_name_collision",
-                )
+            name, disclosure = self._object_disclosure(d, out)
             child = (*path, name)
             self.disclosed.append(_make_disclosed(child, disclosure, d, parent))
             value = disclosure.value
@@ -165,7 +192,6 @@ class _Walk:
                 raise self._too_deep()
             else:
                 out[name] = value  # a leaf, as value() would return it after its depth check
-        return out
 
     def array(self, node: list[Any], path: ClaimPath, depth: int, parent: str | None) -> list[Any]:
         out: list[Any] = []

@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ssi.encoding import b64url_decode, b64url_encode, json_dumps
-from ssi.errors import SsiError
+from ssi.errors import SdJwtError, SsiError
 from ssi.keys import PrivateKey, SoftwareSigner
 from ssi.sd_jwt import Disclosure, issue_sd_jwt, split_compact
 from ssi.sd_jwt import _processing as processing_module
@@ -410,3 +410,42 @@ def test_s4_issuer_copies_undisclosed_objects_like_the_general_walk(claims: dict
 
     signer = _SIGNER
     assert outcome(claims) == outcome({k: as_mapping(v) for k, v in claims.items()})
+
+
+def _reference_object_disclosure(encoded: str, out: dict[str, Any]) -> tuple[str | None, Disclosure]:
+    disclosure = Disclosure.parse(encoded)
+    if disclosure.name is None:
+        raise SdJwtError("array element", reason="disclosure_type_mismatch")
+    if disclosure.name in out:
+        raise SdJwtError("collision", reason="claim_name_collision")
+    return disclosure.name, disclosure
+
+
+_DISCLOSURE_ITEMS = st.one_of(
+    st.sampled_from(["c2FsdA", "a", "_sd", "...", "_sd_alg", ""]), st.integers(0, 1), st.none(), st.lists(st.none())
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.one_of(
+        st.lists(_DISCLOSURE_ITEMS, max_size=4).map(lambda items: b64url_encode(json_dumps(items).encode())),
+        st.binary(max_size=12).map(b64url_encode),
+        st.text(alphabet="WyJhIiwiYiJd=+/!é", max_size=12),
+    ),
+    st.sampled_from([{}, {"a": 1}]),
+)
+def test_s7_1_step_3_3_2_object_disclosure_decides_like_disclosure_parse(encoded: str, out: dict[str, Any]) -> None:
+    """§7.1 steps 3.3.2.1-3.3.2.3: the walk's inline reading of an ``_sd`` Disclosure gives the Disclosure (and name)
+    ``Disclosure.parse`` gives, or the same error."""
+
+    def outcome(fn: Any) -> Any:
+        try:
+            return fn()
+        except SsiError as exc:
+            return exc.reason
+
+    walk = processing_module._Walk({"d": encoded}, 32)
+    assert outcome(lambda: walk._object_disclosure("d", out)) == outcome(
+        lambda: _reference_object_disclosure(encoded, out)
+    )
