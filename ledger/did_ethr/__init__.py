@@ -21,7 +21,7 @@ from ledger.did_ethr._document import DocumentVersion, build_document, ld_contex
 from ledger.did_ethr._driver import CONTENT_TYPE, EthrDidDriver, EthrNetwork
 from ledger.did_ethr._events import AttributeChanged, DelegateChanged, OwnerChanged, RegistryEvent
 from ledger.did_ethr._identifier import MAINNET, METHOD, EthrDid, ethr_did, network_id, parse_ethr_did
-from ledger.did_ethr._keys import key_attribute, multikey_attribute, verification_method_thumbprint
+from ledger.did_ethr._keys import attribute_key, key_attribute, multikey_attribute, verification_method_thumbprint
 from ledger.did_ethr._lifecycle import (
     COMPROMISE_ATTRIBUTE,
     SigningKeyHistory,
@@ -50,6 +50,7 @@ __all__ = [
     "RegistryEvent",
     "RegistryReader",
     "SigningKeyHistory",
+    "attribute_key",
     "build_document",
     "compromise_mark",
     "compromised_thumbprints",

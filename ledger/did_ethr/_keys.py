@@ -20,6 +20,7 @@ as ``did/pub/Ed25519/<purpose>`` and secp256k1 keys as ``did/pub/Secp256k1/<purp
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -37,6 +38,7 @@ __all__ = [
     "P256_PUB",
     "SECP256K1_PUB",
     "X25519_PUB",
+    "attribute_key",
     "key_attribute",
     "multibase_base58btc",
     "multikey_attribute",
@@ -68,6 +70,8 @@ ALGORITHM_TYPES: Final = {
 MULTICODEC_PREFIXES: Final = {VM_ED25519: ED25519_PUB, VM_X25519: X25519_PUB}
 #: Key purposes ("Key purposes": veriKey, sigAuth, enc).
 PURPOSES: Final = frozenset({"veriKey", "sigAuth", "enc"})
+#: ``did/pub/<key algorithm>/<key purpose>[/<encoding hint>]``.
+_PUB_ATTRIBUTE: Final = re.compile(r"did/pub/([^/]+)/([^/]+)(?:/([^/]+))?")
 
 
 def multibase_base58btc(value: bytes) -> str:
@@ -113,6 +117,27 @@ def key_attribute(key: PublicKey, purpose: str = "veriKey") -> tuple[str, bytes]
     if key.alg == "ES256K":
         return f"did/pub/Secp256k1/{purpose}", key.raw_bytes(compressed=True)
     raise KeyError_(f"no did:ethr attribute for {key.alg} keys", reason="unsupported_key")  # pragma: no cover
+
+
+def attribute_key(name: str, value: bytes) -> PublicKey | None:
+    """The signing key a ``did/pub/`` attribute publishes (the inverse of :func:`key_attribute`, for every encoding a
+    resolver accepts: ``Secp256k1`` compressed or not, ``Ed25519``, ``Multikey``), or ``None`` when the attribute is no
+    ``did/pub/`` attribute or publishes no key govssi verifies signatures with (X25519, BLS, unknown types)."""
+    match = _PUB_ATTRIBUTE.fullmatch(name)
+    if match is None:
+        return None
+    algorithm = match[1]
+    try:
+        if algorithm == "Secp256k1":
+            jwk = secp256k1_jwk(bytes(value))
+            return None if jwk is None else PublicKey.from_jwk(jwk)
+        if algorithm == "Ed25519":
+            return decode_multikey(multibase_base58btc(ED25519_PUB + bytes(value)))
+        if algorithm == "Multikey":
+            return decode_multikey(multibase_base58btc(bytes(value)))
+    except (DidError, KeyError_, ValueError):
+        return None
+    return None
 
 
 def multikey_attribute(multicodec_prefix: bytes, raw_key: bytes, purpose: str = "veriKey") -> tuple[str, bytes]:

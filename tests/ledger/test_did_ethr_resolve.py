@@ -18,6 +18,7 @@ from ledger.did_ethr import (
     DelegateChanged,
     EthrDidDriver,
     OwnerChanged,
+    attribute_key,
     ethr_did,
     identity_history,
     key_attribute,
@@ -333,6 +334,32 @@ def test_controller_input_checks(t: EthrTestChain) -> None:
     with pytest.raises(ValueError):
         key_attribute(PrivateKey.generate("ES256").public_key, "authentication")
     assert ctl.did() == did_of(ctl)
+
+
+@pytest.mark.parametrize("alg", ["ES256", "EdDSA", "ES256K"])
+def test_attribute_key_inverts_key_attribute(alg: str) -> None:
+    """``attribute_key`` reads back the key of every ``did/pub`` attribute govssi writes, for every purpose, and a
+    secp256k1 key published uncompressed as well; attributes that are no signing key give ``None``."""
+    key = PrivateKey.generate(alg).public_key
+    for purpose in ("veriKey", "sigAuth", "enc"):
+        assert attribute_key(*key_attribute(key, purpose)) == key
+    if alg == "ES256K":
+        assert attribute_key("did/pub/Secp256k1/veriKey/hex", key.raw_bytes(compressed=False)) == key
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("did/pub/X25519/enc", bytes(32)),
+        ("did/pub/Multikey/veriKey", b"\xeb\x01" + bytes(96)),  # BLS12-381 G2: no JWK form
+        ("did/pub/Secp256k1/veriKey", b"\x02" + bytes(32)),  # not on the curve
+        ("did/pub/Ed25519/veriKey", b"short"),
+        ("did/svc/HubService", b"https://hub.example"),
+        ("did/compromised/jkt", bytes(32)),
+    ],
+)
+def test_attribute_key_of_other_attributes(name: str, value: bytes) -> None:
+    assert attribute_key(name, value) is None
 
 
 # -- the history walk, log by log --------------------------------------------------------------------------------------
