@@ -10,6 +10,7 @@ from govssi.cli import (
     bbs,
     demo,
     did,
+    did_key,
     did_serve,
     issuer,
     keys,
@@ -30,6 +31,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(keys.app, name="keys")
+did.app.add_typer(did_key.app, name="key")  # govssi did key list|revoke|compromised
 did.app.command("serve")(did_serve.serve)  # govssi did serve: its own module (uvicorn, FastAPI)
 app.add_typer(did.app, name="did")
 app.add_typer(sdjwt.app, name="sdjwt")
