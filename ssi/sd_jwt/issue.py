@@ -17,6 +17,7 @@ import secrets
 from _json import encode_basestring  # the C string encoder json.dumps uses (CPython)
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any, Literal, Protocol
 
 from ssi.encoding import b64url_encode, json_dumps_acyclic
@@ -120,11 +121,13 @@ def _compile_paths(paths: list[ClaimPath]) -> _CompiledPaths:
 _PATHS_CACHE: dict[tuple[ClaimPath, ...], _CompiledPaths] = {}
 _PATHS_CACHE_SIZE = 64
 _PATH_ITEM_TYPES = frozenset({str, int, type(None)})
+_TUPLE_TYPE = frozenset({tuple})
 
 
 def _compiled_paths(paths: list[ClaimPath]) -> _CompiledPaths:
     key = tuple(paths)
-    if {type(path) for path in key} <= {tuple} and {type(part) for path in key for part in path} <= _PATH_ITEM_TYPES:
+    # the types of the paths and of their items, collected in C (map over the flattened items)
+    if set(map(type, key)) <= _TUPLE_TYPE and set(map(type, chain.from_iterable(key))) <= _PATH_ITEM_TYPES:
         compiled = _PATHS_CACHE.get(key)
         if compiled is None:
             compiled = _compile_paths(paths)
