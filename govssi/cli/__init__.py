@@ -32,6 +32,7 @@ app = typer.Typer(
 )
 app.add_typer(keys.app, name="keys")
 did.app.add_typer(did_key.app, name="key")  # govssi did key list|revoke|compromised
+did.app.command("deactivate")(did_key.deactivate)
 did.app.command("serve")(did_serve.serve)  # govssi did serve: its own module (uvicorn, FastAPI)
 app.add_typer(did.app, name="did")
 app.add_typer(sdjwt.app, name="sdjwt")

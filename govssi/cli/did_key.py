@@ -4,22 +4,28 @@
   current document), ``revoked``, ``expired``, ``compromised`` or ``deactivated`` (the whole DID) — its verification
   method, RFC 7638 thumbprint (``jkt``, what the document metadata's ``compromisedKeys`` lists) and ``key_sha256``
   (SHA-256 of its DER SubjectPublicKeyInfo, how ``govssi ledger … --cert-key-sha256`` names a certificate key);
-- ``revoke DID (--key FILE | --key-sha256 HEX | --method ID) --controller-key-file F``: routine rotation,
-  ``revokeAttribute`` of the key's live ``did/pub`` attributes (``EthrDidController.revoke_key``): the key leaves the
-  document; what it signed before stays verifiable until it expires (verifiers resolve the DID at the credential's
-  ``iat``);
-- ``compromised DID (--key FILE | --key-sha256 HEX | --method ID) --controller-key-file F [--yes]``: the final
+- ``revoke DID (--key FILE | --key-sha256 HEX | --method ID) --controller-key-file F|--controller-key-label L``:
+  routine rotation, ``revokeAttribute`` of the key's live ``did/pub`` attributes (``EthrDidController.revoke_key``):
+  the key leaves the document; what it signed before stays verifiable until it expires (verifiers resolve the DID at
+  the credential's ``iat``);
+- ``compromised DID (--key FILE | --key-sha256 HEX | --method ID) (controller as for revoke) [--yes]``: the final
   compromise mark ``did/compromised/jkt`` = thumbprint (``EthrDidController.mark_compromised``), then the revocation
   of its live attributes; verifiers refuse everything the key signed, whatever its ``iat`` (``keyCompromised``).
+- ``govssi did deactivate DID --controller-key-file F|--controller-key-label L [--yes]`` (registered on ``govssi
+  did``): the owner becomes 0x0 (did:ethr "Delete (Revoke)"), final; every signature of every key of the DID is
+  refused (``deactivated``) — the step for a stolen controller key.
 
 Key arguments are files (a public or private JWK, or an encrypted key file: only the public part is read); a key
 that is no longer at hand (PKCS#11, archived) is named by its ``key_sha256`` or its verification method id, both from
-``list``. The controller key (secp256k1, e.g. the issuer's ``<authority>.controller.json``; encrypted files need
-``$GOVSSI_KEY_PASSPHRASE``) must be the DID's current owner: checked before anything is sent.
+``list``. The controller key (secp256k1) is a file (``--controller-key-file``, e.g. the issuer's
+``<authority>.controller.json``; encrypted files need ``$GOVSSI_KEY_PASSPHRASE``) or a key in a PKCS#11 token
+(``--controller-key-label``; module, token label and PIN from the issuer's ``GOVSSI_PKCS11_*`` environment); it must
+be the DID's current owner, which is checked before anything is sent.
 
-A compromise mark cannot be undone, so ``compromised`` asks for confirmation at a terminal, and without a terminal
-needs ``--yes`` (a usage error otherwise, exit 2). ``govssi wallet delete`` deletes at once without a terminal; its
-deletion touches only the holder's own wallet, a mark is final for every verifier.
+A compromise mark cannot be undone, nor can a deactivation, so ``compromised`` and ``deactivate`` ask for confirmation
+at a terminal, and without a terminal need ``--yes`` (a usage error otherwise, exit 2). ``govssi wallet delete``
+deletes at once without a terminal; its deletion touches only the holder's own wallet, a mark is final for every
+verifier.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -42,7 +48,7 @@ from govssi.cli._output import emit, fail, guarded, usage_error
 from govssi.cli.did import _check_registry
 
 if TYPE_CHECKING:
-    from ledger.client import ChainClient, SoftwareChainSigner
+    from ledger.client import ChainClient, ChainSigner
     from ledger.did_ethr import AttributeChanged, EthrDidController, RegistryChange
     from ssi.did import DidDocument
     from ssi.keys import PublicKey
@@ -89,7 +95,7 @@ Method = Annotated[
     ),
 ]
 ControllerKeyFile = Annotated[
-    Path,
+    Path | None,
     typer.Option(
         "--controller-key-file",
         help="The secp256k1 key controlling the DID (JWK or encrypted key file; passphrase from "
@@ -97,6 +103,55 @@ ControllerKeyFile = Annotated[
         show_default=False,
     ),
 ]
+ControllerKeyLabel = Annotated[
+    str | None,
+    typer.Option(
+        "--controller-key-label",
+        help="PKCS#11 instead of a file: label of the secp256k1 controller key in the token (the issuer's "
+        "{authority}-controller with the slug filled in); PIN from $GOVSSI_PKCS11_PIN(_FILE) or a prompt.",
+        show_default=False,
+    ),
+]
+Pkcs11Module = Annotated[
+    str | None,
+    typer.Option(
+        "--module",
+        envvar="GOVSSI_PKCS11_MODULE",
+        help="With --controller-key-label: the PKCS#11 library.",
+        show_default=False,
+    ),
+]
+Pkcs11TokenLabel = Annotated[
+    str | None,
+    typer.Option(
+        "--token-label",
+        envvar="GOVSSI_PKCS11_TOKEN_LABEL",
+        help="With --controller-key-label: the token's label.",
+        show_default=False,
+    ),
+]
+
+
+@dataclass(frozen=True)
+class ControllerKey:
+    """Where the DID's controller key is: a key file, or a key in a PKCS#11 token (as the issuer keeps it)."""
+
+    file: Path | None
+    label: str | None
+    module: str | None
+    token_label: str | None
+
+    def check(self) -> None:
+        """Usage errors, before anything is read or asked."""
+        if (self.file is None) == (self.label is None):
+            usage_error("name the controller key with exactly one of --controller-key-file, --controller-key-label")
+        if self.label is not None and not (self.module and self.token_label):
+            usage_error(
+                "--controller-key-label needs --module (or GOVSSI_PKCS11_MODULE) and --token-label "
+                "(or GOVSSI_PKCS11_TOKEN_LABEL)"
+            )
+
+
 Timeout = Annotated[
     float, typer.Option("--timeout", min=0.1, help="Seconds to wait for the nodes and for each transaction.")
 ]
@@ -291,29 +346,43 @@ def _target(
     return found.key, found, vm_id
 
 
-def _controller(identity: Identity, controller_key_file: Path) -> SoftwareChainSigner:
+def _controller(identity: Identity, where: ControllerKey, stack: ExitStack) -> ChainSigner:
     """The owner's signer, checked against the DID's current owner before anything is sent (ERC-1056: "All state
-    changes [...] require authorization from the current controller (owner) of the identity")."""
-    from govssi.cli._files import load_private
-    from ledger.client import SoftwareChainSigner
-
+    changes [...] require authorization from the current controller (owner) of the identity"). A token stays open
+    (in ``stack``) while the transactions are signed."""
     if identity.deactivated or identity.owner is None:
         fail("deactivated", f"{identity.did} is deactivated: it has no controller, and every key of it is revoked")
-    controller, _ = load_private(controller_key_file)
-    if controller.alg != "ES256K":
-        fail("wrong_curve", f"{controller_key_file} holds a {controller.alg} key, not secp256k1")
-    signer = SoftwareChainSigner(controller)
+    signer: ChainSigner
+    if where.file is not None:
+        from govssi.cli._files import load_private
+        from ledger.client import SoftwareChainSigner
+
+        named = str(where.file)
+        controller, _ = load_private(where.file)
+        if controller.alg != "ES256K":
+            fail("wrong_curve", f"{where.file} holds a {controller.alg} key, not secp256k1")
+        signer = SoftwareChainSigner(controller)
+    else:
+        from govssi.cli.keys import _token_pin
+        from ledger.client.pkcs11_signer import Pkcs11ChainSigner
+        from ssi.keys import Pkcs11Token
+
+        assert where.module is not None and where.token_label is not None and where.label is not None
+        named = f"the token key {where.label!r}"
+        token = stack.enter_context(Pkcs11Token(where.module, where.token_label, _token_pin()))
+        token_key = token.signer(label=where.label)
+        if token_key.alg != "ES256K":
+            fail("wrong_curve", f"{named} is a {token_key.alg} key, not secp256k1")
+        signer = Pkcs11ChainSigner(token_key)
     if signer.address.lower() != identity.owner.lower():
         fail(
             "not_controller",
-            f"{controller_key_file} is the key of {signer.address}; {identity.did} is controlled by {identity.owner}",
+            f"{named} is the key of {signer.address}; {identity.did} is controlled by {identity.owner}",
         )
     return signer
 
 
-def _owner_session(
-    client: ChainClient, identity: Identity, signer: SoftwareChainSigner, timeout: float
-) -> EthrDidController:
+def _owner_session(client: ChainClient, identity: Identity, signer: ChainSigner, timeout: float) -> EthrDidController:
     from ledger.did_ethr import EthrDidController
 
     return EthrDidController(client, identity.registry, signer, identity=identity.address, timeout=timeout)
@@ -359,7 +428,10 @@ def list_keys(
 @guarded
 def revoke(
     did: DidArgument,
-    controller_key_file: ControllerKeyFile,
+    controller_key_file: ControllerKeyFile = None,
+    controller_key_label: ControllerKeyLabel = None,
+    module: Pkcs11Module = None,
+    token_label: Pkcs11TokenLabel = None,
     registry: Registry = None,
     key_file: KeyFile = None,
     sha256: KeySha256 = None,
@@ -375,14 +447,22 @@ def revoke(
     "revoked": [{"attribute", "transaction_hash", "block_number"}]}.
     """
     _selector(key_file, sha256, method)
-    with _session(rpc, registry, did, timeout=timeout, confirmations=confirmations) as (client, identity):
+    where = ControllerKey(controller_key_file, controller_key_label, module, token_label)
+    where.check()
+    with (
+        ExitStack() as stack,
+        _session(rpc, registry, did, timeout=timeout, confirmations=confirmations) as (
+            client,
+            identity,
+        ),
+    ):
         _, published, named = _target(identity, key_file, sha256, method)
         if published is None:
             fail("key_not_found", f"{named} was never published on {identity.did}")
         if not published.live(identity.now):
             state = identity.state(published)
             fail("key_not_published", f"{named} is not published on {identity.did} any more ({state})")
-        signer = _controller(identity, controller_key_file)
+        signer = _controller(identity, where, stack)
         method_id = identity.method_of(published.thumbprint)
         revoked = _revoke_live(_owner_session(client, identity, signer, timeout), published, identity.now)
     emit(
@@ -405,7 +485,10 @@ def _interactive() -> bool:
 @guarded
 def compromised(
     did: DidArgument,
-    controller_key_file: ControllerKeyFile,
+    controller_key_file: ControllerKeyFile = None,
+    controller_key_label: ControllerKeyLabel = None,
+    module: Pkcs11Module = None,
+    token_label: Pkcs11TokenLabel = None,
     registry: Registry = None,
     key_file: KeyFile = None,
     sha256: KeySha256 = None,
@@ -426,14 +509,22 @@ def compromised(
     "marked": {"attribute", "transaction_hash", "block_number"} or null (marked before), "revoked": [...]}.
     """
     _selector(key_file, sha256, method)
+    where = ControllerKey(controller_key_file, controller_key_label, module, token_label)
+    where.check()
     if not yes and not _interactive():
         usage_error("a compromise mark is final: confirm it at a terminal, or pass --yes")
-    with _session(rpc, registry, did, timeout=timeout, confirmations=confirmations) as (client, identity):
+    with (
+        ExitStack() as stack,
+        _session(rpc, registry, did, timeout=timeout, confirmations=confirmations) as (
+            client,
+            identity,
+        ),
+    ):
         from ledger.did_ethr import COMPROMISE_ATTRIBUTE
 
         key, published, named = _target(identity, key_file, sha256, method)
         thumbprint = key.thumbprint()
-        signer = _controller(identity, controller_key_file)
+        signer = _controller(identity, where, stack)
         method_id = identity.method_of(thumbprint)
         already = thumbprint in identity.marks
         if not yes and not already:
@@ -455,5 +546,60 @@ def compromised(
             "state": "compromised",
             "marked": marked,
             "revoked": revoked,
+        }
+    )
+
+
+@guarded
+def deactivate(
+    did: DidArgument,
+    controller_key_file: ControllerKeyFile = None,
+    controller_key_label: ControllerKeyLabel = None,
+    module: Pkcs11Module = None,
+    token_label: Pkcs11TokenLabel = None,
+    registry: Registry = None,
+    yes: Annotated[
+        bool,
+        typer.Option("--yes", "-y", help="Deactivate without asking (needed without a terminal: it is final)."),
+    ] = False,
+    rpc: Rpc = None,
+    timeout: Timeout = 60.0,
+    confirmations: Confirmations = 0,
+) -> None:
+    """Deactivate a did:ethr for good: its owner becomes 0x0 (did:ethr "Delete (Revoke)").
+
+    "If the intention is to revoke all the signatures corresponding to the DID, this option MUST be used": verifiers
+    refuse everything any key of the DID signed (deactivated). For a stolen controller key; issue under a new DID.
+    Asks at a terminal; without one it needs --yes. Prints {"did", "deactivated": true, "transaction_hash",
+    "block_number"} (both null when it was deactivated before).
+    """
+    where = ControllerKey(controller_key_file, controller_key_label, module, token_label)
+    where.check()
+    if not yes and not _interactive():
+        usage_error("deactivating a DID is final: confirm it at a terminal, or pass --yes")
+    with (
+        ExitStack() as stack,
+        _session(rpc, registry, did, timeout=timeout, confirmations=confirmations) as (
+            client,
+            identity,
+        ),
+    ):
+        change = None
+        if not identity.deactivated:
+            signer = _controller(identity, where, stack)
+            if not yes:
+                sys.stderr.write(
+                    f"{identity.did}: every verifier will refuse everything any of its keys signed, and nobody can "
+                    "change it any more. This cannot be undone.\n"
+                )
+                if not typer.confirm("Deactivate it?", default=False, err=True):
+                    fail("cancelled", f"not deactivated: {identity.did} stays as it is")
+            change = _owner_session(client, identity, signer, timeout).deactivate()
+    emit(
+        {
+            "did": identity.did,
+            "deactivated": True,
+            "transaction_hash": None if change is None else change.transaction_hash,
+            "block_number": None if change is None else change.block_number,
         }
     )

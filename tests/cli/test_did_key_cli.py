@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -254,6 +255,8 @@ def test_refusals_are_one_line_and_change_nothing(
         ["revoke", "--key-sha256", "abc", "--controller-key-file", "c.jwk"],
         ["revoke", "--key", "k.jwk"],  # no controller key
         ["list"],  # no --registry
+        ["revoke", "--key", "k.jwk", "--controller-key-label", "a-controller"],  # no PKCS#11 module, token label
+        ["revoke", "--key", "k.jwk", "--controller-key-file", "c.jwk", "--controller-key-label", "a-controller"],
     ],
 )
 def test_usage_errors(govssi: Runner, args: list[str]) -> None:
@@ -267,19 +270,29 @@ def test_usage_errors(govssi: Runner, args: list[str]) -> None:
     assert result.stderr.startswith("govssi: usage: ")
 
 
-def test_deactivated_did(govssi: Runner, tmp_path: Path, node: Node) -> None:
-    """A deactivated DID (owner 0x0) has no controller: `list` says so for every key, `revoke` refuses."""
-    controller = _key(tmp_path / "c.controller.jwk", "ES256K")
-    signing = _key(tmp_path / "k.jwk")
-    did = _create(node, signing, controller)["did"]
+def test_deactivate(govssi: Runner, tmp_path: Path, node: Node, issuer: dict[str, Any]) -> None:
+    """`govssi did deactivate` (a stolen controller key): only the owner, only with --yes without a terminal; then
+    the DID has no controller, `list` says so for every key, `revoke` refuses, and every credential of the DID is
+    refused as deactivated. A second run sends nothing."""
+    did, controller = issuer["did"], str(issuer["controller"])
     server, registry = node
-    with ChainClient(server.url) as client:
-        EthrDidController(client, registry, SoftwareChainSigner(load_private_key(controller))).deactivate()
+    command = ("did", "deactivate", did, "--rpc", server.url, "--registry", registry)
+    no_terminal = govssi(*command, "--controller-key-file", controller, env=ENV)
+    assert no_terminal.returncode == 2 and no_terminal.stdout == "" and "final" in no_terminal.stderr
+    other = _key(tmp_path / "other.controller.jwk", "ES256K")
+    assert _failure(govssi(*command, "--controller-key-file", str(other), "--yes"))["error"] == "not_controller"
+    out = _ok(govssi(*command, "--controller-key-file", controller, "--yes", env=ENV))
+    assert out["did"] == did and out["deactivated"] is True and out["transaction_hash"].startswith("0x")
     listed = _ok(_did_key(govssi, node, "list", did))
     assert listed["deactivated"] is True and listed["controller"] is None
-    assert [k["state"] for k in listed["keys"]] == ["deactivated"]
-    result = _did_key(govssi, node, "revoke", did, "--key", str(signing), "--controller-key-file", str(controller))
+    assert [k["state"] for k in listed["keys"]] == ["deactivated", "deactivated"]
+    with pytest.raises(DidError) as refused:
+        _verify(node, issuer["token"], did)
+    assert refused.value.reason == "deactivated"
+    result = _did_key(govssi, node, "revoke", did, "--key", str(issuer["old"]), "--controller-key-file", controller)
     assert _failure(result)["error"] == "deactivated"
+    again = _ok(govssi(*command, "--controller-key-file", controller, "--yes", env=ENV))
+    assert again["transaction_hash"] is None and again["block_number"] is None
 
 
 def test_compromised_key_never_published(govssi: Runner, tmp_path: Path, node: Node, issuer: dict[str, Any]) -> None:
@@ -294,3 +307,45 @@ def test_compromised_key_never_published(govssi: Runner, tmp_path: Path, node: N
     assert result.document_metadata["compromisedKeys"] == [load_private_key(elsewhere).public_key.thumbprint()]
     assert len(result.document.verification_method) == 3  # #controller, #delegate-1, #delegate-2
     assert _verify(node, issuer["token"], did)["iss"] == did
+
+
+def _softhsm() -> Any:
+    """tests/ssi/keys/softhsm_support (pytest puts only this directory on sys.path)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ssi" / "keys"))
+    import softhsm_support
+
+    return softhsm_support
+
+
+@pytest.mark.skipif(_softhsm().skip_reason() is not None, reason=_softhsm().skip_reason() or "")
+def test_controller_key_in_a_pkcs11_token(govssi: Runner, tmp_path: Path, node: Node, issuer: dict[str, Any]) -> None:
+    """An issuer with GOVSSI_PKCS11_MODULE keeps its controller key in the token: --controller-key-label (module and
+    token label from the issuer's environment) signs the revocation there; the old controller file no longer owns
+    the DID (not_controller); a label not in the token is a one-line refusal."""
+    softhsm = _softhsm()
+    hsm = softhsm.SoftHsm.create(tmp_path / "softhsm")
+    hsm.init_token("govssi-did")
+    env = {**hsm.env, "GOVSSI_PKCS11_PIN": softhsm.USER_PIN, "GOVSSI_PKCS11_MODULE": hsm.module,
+           "GOVSSI_PKCS11_TOKEN_LABEL": "govssi-did"}  # fmt: skip
+    made = _ok(govssi("keys", "pkcs11", "generate", "--token-label", "govssi-did", "--key-label", "a-controller",
+                      "--alg", "ES256K", env=env))  # fmt: skip
+    did, controller = issuer["did"], str(issuer["controller"])
+    server, registry = node
+    with ChainClient(server.url) as client:
+        owner = SoftwareChainSigner(load_private_key(issuer["controller"], PASSPHRASE))
+        EthrDidController(client, registry, owner).change_owner(made["ethereum_address"])
+    assert _ok(_did_key(govssi, node, "list", did))["controller"] == made["ethereum_address"]
+
+    by_file = _did_key(govssi, node, "revoke", did, "--key", str(issuer["old"]), "--controller-key-file", controller,
+                       env=ENV)  # fmt: skip
+    assert _failure(by_file)["error"] == "not_controller"
+    missing = _did_key(govssi, node, "revoke", did, "--key", str(issuer["old"]), "--controller-key-label", "nope",
+                       env=env)  # fmt: skip
+    _failure(missing)
+    out = _ok(_did_key(govssi, node, "revoke", did, "--key", str(issuer["old"]), "--controller-key-label",
+                       "a-controller", env=env))  # fmt: skip
+    assert out["verification_method"] == did + "#delegate-1" and len(out["revoked"]) == 1
+    assert [vm.id for vm in _driver(node).resolve(did).verification_method] == [
+        did + "#controller",
+        did + "#delegate-2",
+    ]
