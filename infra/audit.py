@@ -63,6 +63,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from infra.db import DriverStatement
 from ssi.clock import Clock
 
 __all__ = [
@@ -105,6 +106,10 @@ def define_audit_table(metadata: sa.MetaData, name: str = "audit_log") -> sa.Tab
         sa.Column("prev_hash", sa.String(64), nullable=False),
         sa.Column("hash", sa.String(64), nullable=False, unique=True),
     )
+
+
+#: The outbox columns an entry is recorded with (``id`` is the database's).
+_OUTBOX_COLUMNS = ("time", "actor", "authority", "action", "subjects")
 
 
 def define_audit_outbox_table(metadata: sa.MetaData, name: str = "audit_outbox") -> sa.Table:
@@ -268,7 +273,12 @@ class AuditLog:
         self._table = table
         #: Entries recorded in callers' transactions wait here for :meth:`sequence` (``None``: no outbox).
         self._outbox = outbox
-        self._outbox_insert = None if outbox is None else outbox.insert()
+        #: One insert per recorded entry, on every issuance: sent to the driver directly on PostgreSQL.
+        self._outbox_insert = (
+            None
+            if outbox is None
+            else DriverStatement(outbox.insert().values({name: sa.bindparam(name) for name in _OUTBOX_COLUMNS}))
+        )
         #: Set by :meth:`record`; a background sequencer may wait on it.
         self.recorded = threading.Event()
         self._clock = clock
@@ -336,8 +346,8 @@ class AuditLog:
             self.append(actor=actor, authority=authority, action=action, subjects=subjects, connection=connection)
             return
         actor, authority, action, subject_list = _checked(actor, authority, action, subjects)
-        connection.execute(
-            self._outbox_insert,
+        self._outbox_insert.run(
+            connection,
             {
                 "time": _rfc3339(self._clock()),
                 "actor": actor,

@@ -4,17 +4,19 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy
 from sqlalchemy import event, exc
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql.expression import Executable
 
-__all__ = ["create_engine", "run_alembic_env", "single_statement", "sqlite_url", "upgrade"]
+__all__ = ["DriverStatement", "create_engine", "run_alembic_env", "single_statement", "sqlite_url", "upgrade"]
 
 #: How long a SQLite writer waits for the lock before giving up (milliseconds).
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -78,6 +80,78 @@ def single_statement(engine: Engine) -> Callable[[], AbstractContextManager[Conn
     if engine.dialect.name == "postgresql":
         return engine.execution_options(isolation_level="AUTOCOMMIT").connect
     return engine.begin
+
+
+@dataclass(frozen=True, slots=True)
+class DriverResult:
+    """What a :class:`DriverStatement` returned: its rows (none for statements without a result) and row count."""
+
+    rows: Sequence[Sequence[Any]]
+    rowcount: int
+
+    def first(self) -> Sequence[Any] | None:
+        return self.rows[0] if self.rows else None
+
+
+class DriverStatement:
+    """A statement built once for a hot path. On PostgreSQL through psycopg 3 it is compiled once and sent to the
+    driver's cursor directly (psycopg prepares it on the server after a few uses): SQLAlchemy's execution of even a
+    cached statement costs about twice the driver's own CPU (measured for an upsert: 125 against 67 µs). Elsewhere
+    it runs through SQLAlchemy as usual.
+
+    The connection stays SQLAlchemy's: the transaction is begun there first (so its commit, or the pool's rollback,
+    ends what the driver began), driver errors are raised as SQLAlchemy's exceptions (``IntegrityError`` …), a lost
+    connection is invalidated, and ``before_cursor_execute`` / ``after_cursor_execute`` listeners see the statement.
+    Only plain statements with named parameters (no ``expanding`` parameters, no multi-row ``VALUES`` built per
+    call)."""
+
+    __slots__ = ("_compiled", "statement")
+
+    def __init__(self, statement: Executable) -> None:
+        self.statement = statement
+        self._compiled: tuple[Dialect, str, dict[str, Any], frozenset[str]] | None = None
+
+    def _compile(self, dialect: Dialect) -> tuple[str, dict[str, Any], frozenset[str]]:
+        compiled = self._compiled
+        if compiled is None or compiled[0] is not dialect:
+            statement = self.statement.compile(dialect=dialect)  # type: ignore[attr-defined]
+            required = frozenset(bind.key for bind in statement.binds.values() if bind.required)
+            compiled = (dialect, str(statement), dict(statement.params), required)
+            self._compiled = compiled
+        return compiled[1], compiled[2], compiled[3]
+
+    def run(self, conn: Connection, parameters: Mapping[str, Any]) -> DriverResult:
+        dialect = conn.dialect
+        if dialect.name != "postgresql" or dialect.driver != "psycopg":
+            result = conn.execute(self.statement, dict(parameters))
+            return DriverResult(result.all() if result.returns_rows else (), result.rowcount)
+        sql, literals, required = self._compile(dialect)
+        if not required <= parameters.keys():
+            raise exc.ArgumentError(f"missing parameters: {sorted(required - parameters.keys())}")
+        if not conn.in_transaction():
+            conn.begin()  # SQLAlchemy's transaction: its commit (or the pool's rollback) ends what the driver began
+        dbapi = conn.connection.dbapi_connection
+        assert dbapi is not None
+        arguments = {**literals, **parameters}
+        cursor = dbapi.cursor()
+        try:
+            dispatch = conn.engine.dispatch
+            for listener in dispatch.before_cursor_execute:
+                listener(conn, cursor, sql, arguments, None, False)
+            cursor.execute(sql, arguments)
+            for listener in dispatch.after_cursor_execute:
+                listener(conn, cursor, sql, arguments, None, False)
+            rows = cursor.fetchall() if cursor.description is not None else ()
+            return DriverResult(rows, cursor.rowcount)
+        except dialect.loaded_dbapi.Error as error:
+            lost = dialect.is_disconnect(error, dbapi, cursor)
+            if lost:
+                conn.invalidate(error)
+            raise exc.DBAPIError.instance(
+                sql, arguments, error, dialect.loaded_dbapi.Error, connection_invalidated=lost, dialect=dialect
+            ) from error
+        finally:
+            cursor.close()
 
 
 def _ping(dbapi_connection: Any) -> None:

@@ -29,8 +29,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from infra.db import DriverStatement
 from infra.ephemeral import EphemeralStore
 from issuer import tables as t
 from issuer.context import IssuerContext, Tenant, digest_key
@@ -64,7 +66,12 @@ __all__ = ["CredentialEndpoint", "Delivery", "Holder", "PresentedToken", "parse_
 
 MAX_TOKEN_LENGTH = 512
 _DELIVERY_ATTEMPTS = 5
-_INSERT_ISSUANCE = t.issuance.insert()
+#: Sent to the driver directly on PostgreSQL (``infra.db.DriverStatement``).
+_INSERT_ISSUANCE = DriverStatement(
+    t.issuance.insert().values(
+        {name: sa.bindparam(name) for name in ("id", "authority_id", "offer_id", "type_id", "count", "issued_at")}
+    )
+)
 
 
 class _Unset:
@@ -426,8 +433,8 @@ class CredentialEndpoint:
             allocations, credentials = self._choose_and_sign(
                 tenant, type_id, claims, holders, expires_at=expires_at, conn=conn
             )
-        conn.execute(
-            _INSERT_ISSUANCE,
+        _INSERT_ISSUANCE.run(
+            conn,
             {
                 "id": issuance_id,
                 "authority_id": tenant.authority.id,

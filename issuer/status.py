@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from infra.db import DriverStatement
 from issuer import tables as t
 from ssi.clock import Clock, system_clock
 from ssi.encoding import b64url_encode
@@ -58,8 +59,10 @@ _ENTRY_COLUMNS = (
     "issuance_id",
     "subject_pseudonym",
 )
-_INDEX_USED = sa.select(t.status_entry.c.id).where(
-    t.status_entry.c.status_list_id == sa.bindparam("list_id"), t.status_entry.c.idx == sa.bindparam("idx")
+_INDEX_USED = DriverStatement(
+    sa.select(t.status_entry.c.id).where(
+        t.status_entry.c.status_list_id == sa.bindparam("list_id"), t.status_entry.c.idx == sa.bindparam("idx")
+    )
 )
 
 
@@ -121,7 +124,7 @@ class StatusAllocator:
         # INSERT … ON CONFLICT is dialect-specific in SQLAlchemy (same semantics on both).
         self._insert: Any = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
         e = t.status_entry
-        self._insert_one = (
+        self._insert_one = DriverStatement(
             self._insert(e)
             .values({name: sa.bindparam(name) for name in _ENTRY_COLUMNS})
             .on_conflict_do_nothing(index_elements=[e.c.status_list_id, e.c.idx])
@@ -282,7 +285,7 @@ class StatusAllocator:
         )
         e = t.status_entry
         if len(rows) == 1:  # the common case: one statement built once
-            inserted = len(conn.execute(self._insert_one, rows[0]).all())
+            inserted = len(self._insert_one.run(conn, rows[0]).rows)
         else:
             statement = (
                 self._insert(e)
@@ -392,7 +395,7 @@ class StatusAllocator:
             idx = self._rng.randbelow(self._size)
             if idx in taken:
                 continue
-            used = conn.execute(_INDEX_USED, {"list_id": list_id, "idx": idx}).first()
+            used = _INDEX_USED.run(conn, {"list_id": list_id, "idx": idx}).first()
             if used is None:
                 return idx
 

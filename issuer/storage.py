@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from infra.db import single_statement, upgrade
+from infra.db import DriverStatement, single_statement, upgrade
 from issuer import tables as t
 from issuer.credential_type import CredentialType, load_credential_type
 from ssi.clock import Clock, system_clock
@@ -141,13 +141,16 @@ class ApiKeyRecord:
         }
 
 
-#: Built once (statement construction costs more CPU than its execution's Python side on the hot paths).
-_OFFER_CLAIMS = sa.select(t.offer.c.claims, t.offer.c.subject_pseudonym).where(
-    t.offer.c.id == sa.bindparam("offer_id"),
-    t.offer.c.state == sa.bindparam("state"),
-    t.offer.c.expires_at > sa.bindparam("now"),
+#: Built once (statement construction costs more CPU than its execution's Python side on the hot paths); sent to the
+#: driver directly on PostgreSQL (``infra.db.DriverStatement``).
+_OFFER_CLAIMS = DriverStatement(
+    sa.select(t.offer.c.claims, t.offer.c.subject_pseudonym).where(
+        t.offer.c.id == sa.bindparam("offer_id"),
+        t.offer.c.state == sa.bindparam("state"),
+        t.offer.c.expires_at > sa.bindparam("now"),
+    )
 )
-_DELIVER_OFFER = (
+_DELIVER_OFFER = DriverStatement(
     sa.update(t.offer)
     .where(
         t.offer.c.id == sa.bindparam("offer_id"),
@@ -161,7 +164,7 @@ _DELIVER_OFFER = (
         credentials_issued=sa.bindparam("count"),
     )
 )
-_REDEEM_OFFER = (
+_REDEEM_OFFER = DriverStatement(
     sa.update(t.offer)
     .where(
         t.offer.c.id == sa.bindparam("offer_id"),
@@ -437,7 +440,7 @@ class IssuerStorage:
         offer is not in that state or has expired."""
         now = self._clock()
         with self._statement(conn) as tx:  # one conditional UPDATE
-            changed = tx.execute(_REDEEM_OFFER, {"offer_id": offer_id, "now": now, "redeemed_at": now}).rowcount
+            changed = _REDEEM_OFFER.run(tx, {"offer_id": offer_id, "now": now, "redeemed_at": now}).rowcount
         return changed == 1
 
     def offer_claims(self, offer_id: str, state: str) -> dict[str, Any] | None:
@@ -451,7 +454,7 @@ class IssuerStorage:
         """The claim values and the subject pseudonym of an offer in ``state`` that has not expired (one read), or
         ``None``; ``conn``: in the caller's transaction."""
         with self._statement(conn) as tx:
-            row = tx.execute(_OFFER_CLAIMS, {"offer_id": offer_id, "state": state, "now": self._clock()}).first()
+            row = _OFFER_CLAIMS.run(tx, {"offer_id": offer_id, "state": state, "now": self._clock()}).first()
         if row is None or row[0] is None:
             return None
         value: dict[str, Any] = json.loads(row[0])
@@ -461,8 +464,8 @@ class IssuerStorage:
         """``source`` → ``delivered`` in the caller's transaction, claims deleted; ``False`` when the offer is not
         in ``source`` (another request delivered it) or has expired. The one gate against issuing twice."""
         now = self._clock()
-        changed = conn.execute(
-            _DELIVER_OFFER, {"offer_id": offer_id, "source": source, "now": now, "delivered_at": now, "count": count}
+        changed = _DELIVER_OFFER.run(
+            conn, {"offer_id": offer_id, "source": source, "now": now, "delivered_at": now, "count": count}
         ).rowcount
         return changed == 1
 

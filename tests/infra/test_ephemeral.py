@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import exc as sa_exc
 
 from infra.db import create_engine, sqlite_url
 from infra.ephemeral import EntryExists, EphemeralStore, RedisEphemeralStore, SqlEphemeralStore
@@ -200,3 +201,44 @@ def test_sql_single_operations_are_one_statement_without_transaction(sql_engine:
     store.replace_many([("n", "a", {}, 60), ("n", "b", {}, 60)])  # all or none: a transaction
     postgres = sql_engine.dialect.name == "postgresql"  # type: ignore[attr-defined]
     assert [ok for _, ok in seen[-2:]] == [not postgres, not postgres]  # not in autocommit on either database
+
+
+def test_bound_store_commits_and_rolls_back_with_the_callers_transaction(sql_engine: Any) -> None:
+    """``bound``: the store's statements belong to the caller's transaction, also when one is the transaction's first
+    statement (on PostgreSQL they go to psycopg's cursor directly; SQLAlchemy's commit must still commit them)."""
+    store = SqlEphemeralStore(sql_engine)
+    key = f"k{time.time_ns()}"
+    with sql_engine.connect() as conn:
+        view = store.bound(conn)
+        view.put("bound", key, {"v": 1}, ttl=60)  # the first statement of the transaction
+        assert view.remember_once("bound-j", key, ttl=60) is True
+        assert view.get("bound", key) == {"v": 1}
+        conn.rollback()
+    assert store.get("bound", key) is None and store.remember_once("bound-j", key, ttl=60) is True
+    with sql_engine.connect() as conn:
+        view = store.bound(conn)
+        view.put("bound", key, {"v": 2}, ttl=60)
+        view.replace("bound", key, {"v": 3}, ttl=60)
+        assert view.incr("bound-c", key, ttl=60) == 1
+        conn.commit()
+    assert store.get("bound", key) == {"v": 3} and store.incr("bound-c", key, ttl=60) == 2
+    with sql_engine.connect() as conn:
+        assert store.bound(conn).take("bound", key) == {"v": 3}
+        conn.commit()
+    assert store.get("bound", key) is None
+
+
+def test_postgresql_statements_skip_sqlalchemys_execution(sql_engine: Any) -> None:
+    """On PostgreSQL (psycopg) the hot statements run on the driver's cursor; database errors still arrive as
+    SQLAlchemy's exceptions, and the connection stays usable after them in autocommit mode."""
+    store = SqlEphemeralStore(sql_engine)
+    postgres = sql_engine.dialect.name == "postgresql"
+    if not postgres:
+        return  # SQLite does not enforce the column's length
+    with pytest.raises(sa_exc.DataError):
+        store.put("n" * 100, "k", {}, ttl=60)  # the namespace column holds 64 characters
+    store.put("ok", f"k{time.time_ns()}", {}, ttl=60)
+    with sql_engine.connect() as conn:  # in a transaction: the error aborts it, the caller rolls back
+        with pytest.raises(sa_exc.DBAPIError):
+            store.bound(conn).remember_once("n" * 100, "k", ttl=60)
+        conn.rollback()
