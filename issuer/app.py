@@ -137,51 +137,8 @@ def create_app(settings: IssuerSettings, *, issuer: Issuer | None = None, **depe
     def fresh_nonce() -> dict[str, str]:
         return {"DPoP-Nonce": ctx.dpop_nonces.issue(), **_NO_STORE}
 
-    # -- metadata (public) ---------------------------------------------------------------------------------------
-
-    @app.get("/.well-known/openid-credential-issuer/issuers/{slug}", tags=["metadata"])
-    def credential_issuer_metadata(slug: Slug) -> JSONResponse:
-        """Credential Issuer Metadata (OpenID4VCI 1.0 §12.2), with govssi's ``did`` member."""
-        return JSONResponse(documents.credential_issuer_metadata(ctx, ctx.tenant(slug)))
-
-    @app.get("/.well-known/oauth-authorization-server/issuers/{slug}", tags=["metadata"])
-    def authorization_server_metadata(slug: Slug) -> JSONResponse:
-        """OAuth 2.0 Authorization Server Metadata (RFC 8414)."""
-        return JSONResponse(documents.authorization_server_metadata(ctx, ctx.tenant(slug)))
-
-    @app.get("/.well-known/jwt-vc-issuer/issuers/{slug}", tags=["metadata"])
-    def jwt_vc_issuer_metadata(slug: Slug) -> JSONResponse:
-        """JWT VC Issuer Metadata (SD-JWT VC §5): the signing key with its ``x5c`` chain."""
-        return JSONResponse(documents.jwt_vc_issuer_metadata(ctx, ctx.tenant(slug)))
-
-    @app.get("/issuers/{slug}/vct/{type_id}", tags=["metadata"])
-    def type_metadata(slug: Slug, type_id: TypeId) -> JSONResponse:
-        """SD-JWT VC Type Metadata (SD-JWT VC §6) at the type's ``vct`` URL."""
-        return JSONResponse(documents.type_metadata(ctx.tenant(slug), type_id))
-
-    @app.get("/issuers", tags=["metadata"])
-    def list_issuers() -> JSONResponse:
-        """The credential issuers (one per authority) served here."""
-        return JSONResponse(
-            {
-                "credential_issuers": [
-                    {"authority": a.slug, "credential_issuer": ctx.credential_issuer(a.slug), "did": a.did}
-                    for a in ctx.storage.authorities()
-                ]
-            }
-        )
-
-    @app.get("/status", tags=["operations"])
-    def chain_status() -> JSONResponse:
-        """Chain anchoring and accreditation per authority and credential type (as last checked)."""
-        return JSONResponse(service.chain_status, headers=_NO_STORE)
-
-    # -- the wallet's endpoints ----------------------------------------------------------------------------------
-
-    @app.get("/issuers/{slug}/credential-offer/{offer_id}", tags=["oid4vci"])
-    def credential_offer(slug: Slug, offer_id: OfferId) -> JSONResponse:
-        """The Credential Offer behind a ``credential_offer_uri`` (OpenID4VCI §4.1.3), ``application/json``."""
-        return JSONResponse(service.offers.document(ctx.tenant(slug), offer_id), headers=_NO_STORE)
+    # -- the hot path first: every credential is a token, a nonce and a credential request (Starlette tries the
+    # routes in order; these no longer wait behind a dozen others' path matches)
 
     @app.post("/issuers/{slug}/token", tags=["oid4vci"], openapi_extra=_FORM_BODY)
     async def token(slug: Slug, request: Request) -> JSONResponse:
@@ -236,6 +193,52 @@ def create_app(settings: IssuerSettings, *, issuer: Issuer | None = None, **depe
         except SsiError as exc:
             raise _resource_error(exc, authorization, fresh_nonce(), settings.proof_algorithms) from None
         return _credential_answer(response, fresh_nonce())
+
+    # -- metadata (public) ---------------------------------------------------------------------------------------
+
+    @app.get("/.well-known/openid-credential-issuer/issuers/{slug}", tags=["metadata"])
+    def credential_issuer_metadata(slug: Slug) -> JSONResponse:
+        """Credential Issuer Metadata (OpenID4VCI 1.0 §12.2), with govssi's ``did`` member."""
+        return JSONResponse(documents.credential_issuer_metadata(ctx, ctx.tenant(slug)))
+
+    @app.get("/.well-known/oauth-authorization-server/issuers/{slug}", tags=["metadata"])
+    def authorization_server_metadata(slug: Slug) -> JSONResponse:
+        """OAuth 2.0 Authorization Server Metadata (RFC 8414)."""
+        return JSONResponse(documents.authorization_server_metadata(ctx, ctx.tenant(slug)))
+
+    @app.get("/.well-known/jwt-vc-issuer/issuers/{slug}", tags=["metadata"])
+    def jwt_vc_issuer_metadata(slug: Slug) -> JSONResponse:
+        """JWT VC Issuer Metadata (SD-JWT VC §5): the signing key with its ``x5c`` chain."""
+        return JSONResponse(documents.jwt_vc_issuer_metadata(ctx, ctx.tenant(slug)))
+
+    @app.get("/issuers/{slug}/vct/{type_id}", tags=["metadata"])
+    def type_metadata(slug: Slug, type_id: TypeId) -> JSONResponse:
+        """SD-JWT VC Type Metadata (SD-JWT VC §6) at the type's ``vct`` URL."""
+        return JSONResponse(documents.type_metadata(ctx.tenant(slug), type_id))
+
+    @app.get("/issuers", tags=["metadata"])
+    def list_issuers() -> JSONResponse:
+        """The credential issuers (one per authority) served here."""
+        return JSONResponse(
+            {
+                "credential_issuers": [
+                    {"authority": a.slug, "credential_issuer": ctx.credential_issuer(a.slug), "did": a.did}
+                    for a in ctx.storage.authorities()
+                ]
+            }
+        )
+
+    @app.get("/status", tags=["operations"])
+    def chain_status() -> JSONResponse:
+        """Chain anchoring and accreditation per authority and credential type (as last checked)."""
+        return JSONResponse(service.chain_status, headers=_NO_STORE)
+
+    # -- the wallet's endpoints ----------------------------------------------------------------------------------
+
+    @app.get("/issuers/{slug}/credential-offer/{offer_id}", tags=["oid4vci"])
+    def credential_offer(slug: Slug, offer_id: OfferId) -> JSONResponse:
+        """The Credential Offer behind a ``credential_offer_uri`` (OpenID4VCI §4.1.3), ``application/json``."""
+        return JSONResponse(service.offers.document(ctx.tenant(slug), offer_id), headers=_NO_STORE)
 
     @app.post("/issuers/{slug}/deferred-credential", tags=["oid4vci"], openapi_extra=_JSON_BODY)
     async def deferred_credential(slug: Slug, request: Request) -> JSONResponse:
