@@ -14,6 +14,7 @@ the encrypted key file ``<slug>.bbs.json`` — also next to a PKCS#11 token, whi
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import threading
 from collections.abc import Iterator, Sequence
@@ -71,7 +72,13 @@ class AuthorityKeys:
 
     @property
     def x5c(self) -> list[str]:
-        return x5c_chain(self.chain)
+        """The ``x5c`` header value (a new list each time; the encoding is done once per key set, not per
+        credential)."""
+        return list(self._x5c)
+
+    @functools.cached_property
+    def _x5c(self) -> tuple[str, ...]:
+        return tuple(x5c_chain(self.chain))
 
 
 class Keyring(Protocol):

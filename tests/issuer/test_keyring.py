@@ -15,7 +15,7 @@ from issuer.storage import Authority
 from ssi.clock import FrozenClock
 from ssi.errors import KeyFileError
 from ssi.keys import is_encrypted, read_jwk_file
-from ssi.x509 import certificate_to_pem, verify_x5c
+from ssi.x509 import certificate_to_pem, verify_x5c, x5c_chain
 
 AUTHORITY = Authority(1, "koeln", "Stadt Köln", "City of Cologne", None)
 ISSUER = "https://ausweise.stadt-koeln.de/issuers/koeln"
@@ -84,3 +84,12 @@ def test_memory_keyring_per_authority(ca: CertificateAuthority) -> None:
     assert keyring.keys_for(AUTHORITY, ISSUER) is a
     b = keyring.keys_for(Authority(2, "bonn", "Bonn", "Bonn", None), "https://b.example/issuers/bonn")
     assert a.public_key != b.public_key and a.controller.address != b.controller.address
+
+
+def test_x5c_encoded_once_and_handed_out_as_a_copy(ca: CertificateAuthority) -> None:
+    """RFC 7515 §4.1.6: standard base64 DER, leaf first — computed once per key set; each caller gets its own list."""
+    keys = MemoryKeyring(ca).keys_for(AUTHORITY, ISSUER)
+    first = keys.x5c
+    assert first == x5c_chain(keys.chain)
+    first.append("tampered")
+    assert keys.x5c == x5c_chain(keys.chain) and keys.x5c is not keys.x5c
