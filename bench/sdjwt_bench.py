@@ -244,6 +244,14 @@ class BenchKeys:
     def generate(cls) -> BenchKeys:
         return cls(PrivateKey.generate("ES256"), PrivateKey.generate("ES256"))
 
+    @classmethod
+    def fixed(cls) -> BenchKeys:
+        """The same two P-256 keys on every run (for instruction counts that can be compared between runs)."""
+        return cls(
+            PrivateKey(ec.derive_private_key(0x1234567890ABCDEF, ec.SECP256R1())),
+            PrivateKey(ec.derive_private_key(0xFEDCBA0987654321, ec.SECP256R1())),
+        )
+
 
 # --- govssi --------------------------------------------------------------------------------------------------------
 
@@ -692,6 +700,32 @@ def format_profile(profile: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# --- repeat (for callgrind) ---------------------------------------------------------------------------------------
+
+#: The issuance time of ``--repeat`` runs: fixed, so every run builds the same credential (but for salts and ECDSA
+#: nonces, which are random by design and vary the counts by a few hundred instructions).
+FIXED_NOW = 1_790_000_000
+#: Operations run before the counted ones (imports, caches and the allocator settle).
+REPEAT_WARMUP = 50
+
+
+def repeat_operation(operation: str, count: int, *, reference: bool = False) -> None:
+    """Run ``REPEAT_WARMUP + count`` operations of one kind (``limit``: the two raw ES256 verifications) with
+    :meth:`BenchKeys.fixed` and nothing else, for ``valgrind --tool=callgrind``: the instructions of one operation
+    are the difference between the totals of two runs with different ``count``, divided by the difference."""
+    if operation not in (*OPERATIONS, "limit"):
+        raise ValueError(f"operation must be one of {(*OPERATIONS, 'limit')}")
+    keys = BenchKeys.fixed()
+    work: OursWorkload | ReferenceWorkload = (
+        ReferenceWorkload(keys, FIXED_NOW) if reference else OursWorkload(keys, FIXED_NOW)
+    )
+    op: Callable[[], object] = (
+        Es256Limit(keys, work.presentation).verify_two if operation == "limit" else getattr(work, operation)
+    )
+    for _ in range(REPEAT_WARMUP + count):
+        op()
+
+
 # --- command line --------------------------------------------------------------------------------------------------
 
 
@@ -709,6 +743,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=15, help="functions listed per profile table (default 15)")
     parser.add_argument("--no-reference", action="store_true", help="skip the sd-jwt reference library")
     parser.add_argument(
+        "--repeat",
+        choices=(*OPERATIONS, "limit"),
+        help="only run --count operations of this kind with fixed keys (for valgrind --tool=callgrind)",
+    )
+    parser.add_argument("--count", type=int, default=200, help="operations for --repeat (default 200)")
+    parser.add_argument("--reference", action="store_true", help="--repeat the sd-jwt reference library's operation")
+    parser.add_argument(
         "--holders",
         type=int,
         default=NEW_HOLDERS,
@@ -722,6 +763,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.holders < 0:
         parser.error("--holders must not be negative")
 
+    if args.count < 0:
+        parser.error("--count must not be negative")
+    if args.repeat is not None:
+        if args.reference and args.repeat == "limit":
+            parser.error("--reference has no limit operation")
+        repeat_operation(args.repeat, args.count, reference=args.reference)
+        return 0
     cpu = None if args.no_pin else pin_to_one_cpu(args.cpu)
     if args.profile:
         profile = profile_operation(args.profile_op, args.profile_count, args.top)

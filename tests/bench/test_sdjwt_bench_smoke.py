@@ -131,3 +131,17 @@ def test_command_line_json(capsys: pytest.CaptureFixture[str]) -> None:
 def test_command_line_profile(capsys: pytest.CaptureFixture[str]) -> None:
     assert sdjwt_bench.main(["--profile", "--profile-count", "3", "--top", "3", "--no-pin"]) == 0
     assert "cProfile over 3 govssi verify operations" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("operation", [*OPERATIONS, "limit"])
+def test_repeat_runs_one_operation_with_fixed_keys(operation: str) -> None:
+    sdjwt_bench.repeat_operation(operation, 2)
+    assert BenchKeys.fixed().issuer.public_key == BenchKeys.fixed().issuer.public_key
+    assert sdjwt_bench.main(["--repeat", operation, "--count", "1"]) == 0
+
+
+def test_repeat_of_the_reference_library() -> None:
+    pytest.importorskip("sd_jwt")
+    sdjwt_bench.repeat_operation("verify", 1, reference=True)
+    with pytest.raises(ValueError):
+        sdjwt_bench.repeat_operation("sign", 1)
