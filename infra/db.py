@@ -109,16 +109,18 @@ class DriverStatement:
 
     def __init__(self, statement: Executable) -> None:
         self.statement = statement
-        self._compiled: tuple[Dialect, str, dict[str, Any], frozenset[str]] | None = None
+        #: Per kind of dialect (class, server version): engines of one kind share the compiled form.
+        self._compiled: dict[tuple[type, Any], tuple[str, dict[str, Any], frozenset[str]]] = {}
 
     def _compile(self, dialect: Dialect) -> tuple[str, dict[str, Any], frozenset[str]]:
-        compiled = self._compiled
-        if compiled is None or compiled[0] is not dialect:
+        key = (type(dialect), dialect.server_version_info)
+        compiled = self._compiled.get(key)
+        if compiled is None:
             statement = self.statement.compile(dialect=dialect)  # type: ignore[attr-defined]
             required = frozenset(bind.key for bind in statement.binds.values() if bind.required)
-            compiled = (dialect, str(statement), dict(statement.params), required)
-            self._compiled = compiled
-        return compiled[1], compiled[2], compiled[3]
+            compiled = (str(statement), dict(statement.params), required)
+            self._compiled[key] = compiled
+        return compiled
 
     def run(self, conn: Connection, parameters: Mapping[str, Any]) -> DriverResult:
         dialect = conn.dialect

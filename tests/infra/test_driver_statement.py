@@ -76,3 +76,16 @@ def test_cursor_events_see_the_statement(table: tuple[sa.Engine, sa.Table]) -> N
     with engine.begin() as conn:
         DriverStatement(t.insert().values(id=sa.bindparam("id"), n=sa.bindparam("n"))).run(conn, {"id": "e", "n": 7})
     assert seen and seen[-1][0].startswith("INSERT INTO " + t.name) and after[-1] == seen[-1][0]
+
+
+def test_engines_of_one_kind_share_the_compiled_statement(table: tuple[sa.Engine, sa.Table]) -> None:
+    engine, t = table
+    other = create_engine(engine.url.render_as_string(hide_password=False))
+    read = DriverStatement(sa.select(t.c.n).where(t.c.id == sa.bindparam("key")))
+    try:
+        for current in (engine, other, engine, other):
+            with current.connect() as conn:
+                assert read.run(conn, {"key": "none"}).first() is None
+    finally:
+        other.dispose()
+    assert len(read._compiled) == (1 if engine.dialect.name == "postgresql" else 0)
