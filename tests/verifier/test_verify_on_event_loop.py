@@ -105,3 +105,28 @@ def test_same_answers_on_the_event_loop_and_in_a_thread(verifier: tuple[Any, Pre
     assert len(names) == 5
     workers = [name for name in names if name.startswith("AnyIO worker thread")]
     assert workers == ([] if on_loop else names), names
+
+
+def test_response_uri_is_matched_first_as_a_plain_route(verifier: tuple[Any, PresentationService, Any]) -> None:
+    """The hot route is served without FastAPI's dependency machinery (a Starlette ``Route`` matched before every
+    other route), still through the app's middlewares (security headers, metrics by route template) and error
+    handlers (405 for another method, OAuth error shape), and still described in the OpenAPI document."""
+    from fastapi.routing import APIRoute
+    from starlette.routing import Route
+
+    server, _service, (http, *_rest) = verifier
+    app = server._config.app
+    first = app.router.routes[0]
+    assert isinstance(first, Route) and not isinstance(first, APIRoute)
+    assert first.path == "/response/{state}" and first.methods == {"POST"}
+    assert "post" in app.openapi()["paths"]["/response/{state}"]
+    answer = http.post(f"{server.url}/response/nope", data={"vp_token": "{}", "state": "nope"})
+    assert answer.status_code == 400 and answer.json()["reason"] == "session_unknown"
+    assert answer.headers["cache-control"] == "no-store"
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    wrong_type = http.post(f"{server.url}/response/nope", json={"vp_token": "{}"})
+    assert wrong_type.status_code == 400 and wrong_type.json()["error"] == "invalid_request"
+    wrong_method = http.get(f"{server.url}/response/nope")
+    assert wrong_method.status_code == 405 and wrong_method.json()["error"] == "invalid_request"
+    metrics = http.get(f"{server.url}/metrics").text
+    assert 'route="/response/{state}",service="verifier",status="400"' in metrics
