@@ -77,10 +77,11 @@ def chain_trust(settings: VerifierSettings) -> tuple[IssuerTrust | None, Any, An
 
     client = ChainClient.connect(urls)
     addresses = addresses_from_env()
-    driver = EthrDidDriver({client.chain_id: (client.w3, addresses.did_registry)})
+    staleness = settings.chain_max_staleness  # GOVSSI_VERIFIER_CHAIN_MAX_STALENESS
+    driver = EthrDidDriver({client.chain_id: (client.w3, addresses.did_registry)}, max_staleness=staleness)
     trust = ChainIssuerTrust(
-        TrustRegistry(client, addresses.trusted_issuer_registry),
-        StatusAnchorReader(client, addresses.status_anchor),
+        TrustRegistry(client, addresses.trusted_issuer_registry, max_staleness=staleness),
+        StatusAnchorReader(client, addresses.status_anchor, max_staleness=staleness),
         did_driver=driver,
         chain_id=client.chain_id,
     )

@@ -88,6 +88,18 @@ class VerifierSettings(ServiceSettings):
     verify_on_event_loop: bool = Field(
         default=False, validation_alias=_env("verify_on_event_loop", "GOVSSI_VERIFIER_VERIFY_ON_EVENT_LOOP")
     )
+    #: GOVSSI_VERIFIER_CHAIN_MAX_STALENESS (seconds, 0-60; default 0): how long the chain readers' caches
+    #: (trusted-issuer registry, status-list anchors, did:ethr registry) may answer without asking the chain for
+    #: its head first. 0 asks on every verification (``eth_blockNumber`` per reader); a block period or two keeps
+    #: verifications off the network while the caches are warm (what GOVSSI_VERIFIER_VERIFY_ON_EVENT_LOOP needs),
+    #: at the price of seeing a registry change (a suspension, a compromise mark, a newly anchored status list) up
+    #: to that much later. Status lists themselves are cached up to GOVSSI_STATUS_MAX_AGE (default 300 s) anyway.
+    chain_max_staleness: float = Field(
+        default=0.0,
+        ge=0,
+        le=60,
+        validation_alias=_env("chain_max_staleness", "GOVSSI_VERIFIER_CHAIN_MAX_STALENESS"),
+    )
 
     @field_validator("public_url")
     @classmethod

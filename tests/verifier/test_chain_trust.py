@@ -253,3 +253,40 @@ def test_a_list_signed_by_a_key_accredited_for_another_did_is_refused(chain: Cha
     _accredit(chain, spki_sha256(leaf), did=other_did)
     chain.anchor(chain.issuer.publish(signer=SoftwareSigner(other_key), x5c=x5c_chain([leaf])))
     assert present(chain, old)["reason"] == "status_list_wrong_signer"
+
+
+@pytest.mark.parametrize(("staleness", "syncs"), [(0.0, 3), (30.0, 1)])
+def test_chain_max_staleness_setting_reaches_every_chain_reader(
+    chain: ChainSetup, monkeypatch: pytest.MonkeyPatch, staleness: float, syncs: int
+) -> None:
+    """``GOVSSI_VERIFIER_CHAIN_MAX_STALENESS``: the verifier's trusted-issuer registry, status-list anchors and
+    did:ethr cache built by :func:`verifier.chain_trust` answer within that many seconds without asking the chain for
+    its head again (one ``eth_blockNumber`` for three lookups); 0 asks before every lookup."""
+    from verifier import chain_trust
+    from verifier.settings import VerifierSettings
+
+    monkeypatch.setattr(ChainClient, "connect", classmethod(lambda cls, urls, **_: chain.client))
+    monkeypatch.setenv("GOVSSI_VERIFIER_CHAIN_MAX_STALENESS", str(staleness))
+    verifier_settings = VerifierSettings(public_url="https://verifier.example", chain_rpc="http://127.0.0.1:1")
+    assert verifier_settings.chain_max_staleness == staleness
+    trust, _history, _resolver = chain_trust(verifier_settings)
+    assert isinstance(trust, ChainIssuerTrust)
+    for _ in range(3):
+        assert trust.registry.accreditation(chain.did) is not None
+        trust.anchors.latest(chain.did, chain.issuer.list_uri())
+    assert trust.registry.stats.syncs == syncs
+    assert trust.anchors.stats.syncs == syncs
+    networks = {id(network): network for network in trust.did_driver._networks.values()}
+    assert [network.cache.max_staleness for network in networks.values()] == [staleness]
+
+
+def test_chain_max_staleness_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A negative or over-long staleness is a configuration error, not a silently stale trust decision."""
+    from pydantic import ValidationError
+
+    from verifier.settings import VerifierSettings
+
+    for bad in ("-1", "61", "soon"):
+        monkeypatch.setenv("GOVSSI_VERIFIER_CHAIN_MAX_STALENESS", bad)
+        with pytest.raises(ValidationError):
+            VerifierSettings(public_url="https://verifier.example")
