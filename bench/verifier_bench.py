@@ -12,8 +12,9 @@ store, ``verifier.VerifierRedisStore``, as ``build_verifier`` picks for ``GOVSSI
 serves any step, as several verifier instances would. Trust and status are cached: the issuer is accredited in an
 in-memory trust policy (the chain's answers; the chain's own lookups are measured by ``bench.trust_bench``) and the
 status list is fetched once per worker and then served from the verifier's status cache (``status_max_age``).
-Since nothing in a verification then waits on the network, the workers verify on their event loop
-(``GOVSSI_VERIFIER_VERIFY_ON_EVENT_LOOP``; ``--verify-in-thread`` for the default, a thread per verification).
+The workers verify as the product does by default: each response in one of the worker's own verification threads
+(``GOVSSI_VERIFIER_VERIFY_THREADS``, default 2); ``--verify-on-event-loop`` measures
+``GOVSSI_VERIFIER_VERIFY_ON_EVENT_LOOP`` instead (nothing in a verification waits on the network here).
 
 **direct_post verifications** — what is measured is the Response URI, ``POST /response/{state}``, each carrying one
 SD-JWT VC PID presentation (``given_name``, ``family_name``, ``birthdate`` disclosed, KB-JWT) for a session created
@@ -130,9 +131,9 @@ class Material:
     store: str = "redis"
     sql_url: str | None = None
     sql_table: str = "ephemeral_state"
-    #: ``VerifierSettings.verify_on_event_loop`` (GOVSSI_VERIFIER_VERIFY_ON_EVENT_LOOP): trust and status are answered
-    #: from memory here, the configuration that setting is for
-    verify_on_event_loop: bool = True
+    #: ``VerifierSettings.verify_on_event_loop`` (GOVSSI_VERIFIER_VERIFY_ON_EVENT_LOOP; off, as by default, unless
+    #: ``--verify-on-event-loop``)
+    verify_on_event_loop: bool = False
 
 
 def make_material(redis_url: str, directory: Path, prefix: str | None = None) -> Material:
@@ -931,17 +932,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="the workers' event loop (auto: uvloop when installed)",
     )
     parser.add_argument(
+        "--verify-on-event-loop",
+        action="store_true",
+        help="verify each response on the worker's event loop (GOVSSI_VERIFIER_VERIFY_ON_EVENT_LOOP) instead of in the "
+        "worker's verification threads (the default; GOVSSI_VERIFIER_VERIFY_THREADS)",
+    )
+    parser.add_argument(
         "--verify-in-thread",
         action="store_true",
-        help="verify each response in a thread (the default of GOVSSI_VERIFIER_VERIFY_ON_EVENT_LOOP, off) instead of "
-        "on the worker's event loop",
+        help="the default (kept so that earlier commands still run): verify in the worker's verification threads",
     )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="govssi-verifier-bench-") as tmp:
         material = make_material(args.redis_url, Path(tmp), args.redis_prefix)
-        material = dataclasses.replace(material, verify_on_event_loop=not args.verify_in_thread)
+        if args.verify_on_event_loop and args.verify_in_thread:
+            parser.error("--verify-on-event-loop and --verify-in-thread exclude each other")
+        material = dataclasses.replace(material, verify_on_event_loop=args.verify_on_event_loop)
         if args.store == "postgres":
             material = dataclasses.replace(
                 material,

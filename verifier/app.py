@@ -21,6 +21,7 @@ import secrets
 import socket
 import time
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -118,10 +119,19 @@ def create_app(
     templates = Jinja2Templates(directory=str(_HERE / "templates"))
     store = store or service.store
 
+    # Response URI posts are verified by a few threads of their own, in arrival order (GOVSSI_VERIFIER_VERIFY_THREADS),
+    # not by the shared pool of every other route: dozens of verifications in the shared pool took turns at the GIL
+    # and were answered out of order (bench/README.md, verifier, fifth pass).
+    verify_pools = [ThreadPoolExecutor(max_workers=settings.verify_threads, thread_name_prefix="verify")]
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(store.purge_expired)
-        yield
+        try:
+            yield
+        finally:  # its threads end; a later start of the same app (tests) gets a fresh pool
+            verify_pools[0].shutdown(wait=False, cancel_futures=True)
+            verify_pools[0] = ThreadPoolExecutor(max_workers=settings.verify_threads, thread_name_prefix="verify")
 
     app = FastAPI(
         title="govssi verifier",
@@ -152,7 +162,9 @@ def create_app(
             if on_event_loop:  # GOVSSI_VERIFIER_VERIFY_ON_EVENT_LOOP: nothing in it waits on the network
                 answer = service.handle_response(state, form)
             else:
-                answer = await run_in_threadpool(service.handle_response, state, form)
+                answer = await asyncio.get_running_loop().run_in_executor(
+                    verify_pools[0], service.handle_response, state, form
+                )
         except SsiError as exc:
             return JSONResponse(
                 {"error": "invalid_request", "error_description": exc.description, "reason": exc.reason},

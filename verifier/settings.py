@@ -88,6 +88,11 @@ class VerifierSettings(ServiceSettings):
     verify_on_event_loop: bool = Field(
         default=False, validation_alias=_env("verify_on_event_loop", "GOVSSI_VERIFIER_VERIFY_ON_EVENT_LOOP")
     )
+    #: GOVSSI_VERIFIER_VERIFY_THREADS (1-64, default 2): threads per worker process that verify Response URI posts
+    #: (in arrival order) when they are not verified on the event loop.
+    verify_threads: int = Field(
+        default=2, ge=1, le=64, validation_alias=_env("verify_threads", "GOVSSI_VERIFIER_VERIFY_THREADS")
+    )
     #: GOVSSI_VERIFIER_CHAIN_MAX_STALENESS (seconds, 0-60; default 0): how long the chain readers' caches
     #: (trusted-issuer registry, status-list anchors, did:ethr registry) may answer without asking the chain for
     #: its head first. 0 asks on every verification (``eth_blockNumber`` per reader); a block period or two keeps

@@ -36,6 +36,7 @@ def test_command_line_json(capsys: pytest.CaptureFixture[str], redis_prefix: tup
     spy = report["worker_profile"]  # py-spy when installed, else a note saying so
     assert spy["available"] is False or (spy["errors"] == 0 and spy["busy_samples"] > 0 and spy["buckets"])
     assert "direct_post verifications" in verifier_bench.format_table(report)
+    assert report["verify_on_event_loop"] is False  # the product's default: the worker's verification threads
 
 
 @pytest.mark.slow
@@ -45,12 +46,14 @@ def test_sql_session_store_on_postgresql(capsys: pytest.CaptureFixture[str], pos
         [
             "--workers", "2", "--seconds", "0.5", "--start-rate", "20", "--max-rate", "20",
             "--login-clients", "0", "--store", "postgres", "--postgres-url", postgres_url, "--json",
+            "--verify-on-event-loop",
         ]
     )  # fmt: skip
     assert code == 0
     report = json.loads(capsys.readouterr().out)
     (step,) = report["direct_post"]["steps"]
     assert report["store"] == "postgres" and step["ok"] == 10 and step["errors"] == 0
+    assert report["verify_on_event_loop"] is True
     engine = sa.create_engine(postgres_url)
     with engine.connect() as conn:
         tables = sa.inspect(conn).get_table_names()

@@ -103,8 +103,55 @@ def test_same_answers_on_the_event_loop_and_in_a_thread(verifier: tuple[Any, Pre
     assert malformed.status_code == 400 and malformed.json()["error"] == "invalid_request"
 
     assert len(names) == 5
-    workers = [name for name in names if name.startswith("AnyIO worker thread")]
+    # in a thread: one of the verifier's own verification threads (GOVSSI_VERIFIER_VERIFY_THREADS), never the pool
+    # shared by every other route
+    workers = [name for name in names if name.startswith("verify_")]
     assert workers == ([] if on_loop else names), names
+
+
+def test_verify_threads_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``GOVSSI_VERIFIER_VERIFY_THREADS``: 2 by default, 1-64; anything else is a configuration error."""
+    from pydantic import ValidationError
+
+    monkeypatch.delenv("GOVSSI_VERIFIER_VERIFY_THREADS", raising=False)
+    assert VerifierSettings().verify_threads == 2
+    monkeypatch.setenv("GOVSSI_VERIFIER_VERIFY_THREADS", "1")
+    assert VerifierSettings().verify_threads == 1
+    for bad in ("0", "65", "many"):
+        monkeypatch.setenv("GOVSSI_VERIFIER_VERIFY_THREADS", bad)
+        with pytest.raises(ValidationError):
+            VerifierSettings()
+
+
+def test_verifications_use_at_most_verify_threads(tmp_path: Path) -> None:
+    """Concurrent posts with ``verify_threads=1`` are all verified by one thread, one after the other (arrival order
+    within a worker), while other routes keep being served."""
+    import concurrent.futures
+
+    issuer = TestIssuer.create()
+    trust = FakeTrust()
+    trust.trust_issuer(issuer)
+    identity = verifier_identity("http://127.0.0.1")
+    with (
+        loopback_verifier(
+            settings(tmp_path, verify_threads=1),
+            store=sqlite_store(tmp_path),
+            keys=identity.keys,
+            trust=trust,
+            key_history=None,
+            did_resolver=None,
+            anchors=[issuer.ca],
+            fetcher=issuer.server,
+        ) as (server, service),
+        httpx.Client(timeout=30) as http,
+    ):
+        names = _threads_of(service)
+        posts = [(f"{server.url}/response/unknown-{i}", {"vp_token": "{}", "state": f"unknown-{i}"}) for i in range(8)]
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda post: http.post(post[0], data=post[1]), posts))
+        assert [answer.json()["reason"] for answer in answers] == ["session_unknown"] * 8
+        assert len(names) == 8 and set(names) == {"verify_0"}, names
+        assert http.get(f"{server.url}/healthz").status_code == 200
 
 
 def test_response_uri_is_matched_first_as_a_plain_route(verifier: tuple[Any, PresentationService, Any]) -> None:
