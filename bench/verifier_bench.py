@@ -26,8 +26,8 @@ Presentations are prepared before each step (the wallet's work is not measured).
 **Open loop**: request *i* is due at ``t0 + i/rate``, whenever the previous ones finish; its latency runs from the
 moment it was due to the end of the answer, so queueing counts. A load generator of raw HTTP/1.1 keep-alive
 connections (asyncio, prebuilt requests) runs in this process. The rate grows by ``--step`` from ``--start-rate``
-until p99 ≥ 25 ms, an error, or the server falls behind (achieved < 97 % of offered); the result is the highest rate
-that passed.
+until p99 ≥ 25 ms, an error, or the server falls behind (achieved < 97 % of offered), then ``--refine`` bisection
+steps (default 2) between the highest passing and that failing rate; the result is the highest rate that passed.
 
 **OIDC logins** — closed loop, ``--login-clients`` threads, each repeating a whole login as browser, wallet and
 portal: ``GET /authorize`` (code flow, PKCE S256) → the login page → the wallet fetches the Request Object
@@ -215,6 +215,10 @@ class CachedTrust:
 
     def key_compromised(self, did: str, key: Any) -> bool:
         return False
+
+    def status_list_signer(self, cert_key_sha256: bytes, *, now: float) -> str | None:
+        """The issuer's one accredited certificate key (the status list is signed with the credential's own key)."""
+        return "did:ethr:0x539:0x" + "1b" * 20 if cert_key_sha256 == self.spki else None
 
 
 def session_store(material: Material) -> Any:
@@ -542,14 +546,14 @@ def direct_post_search(
     seconds: float,
     connections: int,
     pids: Sequence[int] = (),
+    refine: int = 0,
 ) -> list[StepResult]:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     # warm-up: every worker loads the status list and warms its caches
     run_generator(_open_loop(host, port, prepare(service, material, 200, parts.netloc), 200, 16))
-    results = []
-    rate = start
-    while rate <= max_rate:
+
+    def measure(rate: float) -> StepResult:
         requests = prepare(service, material, int(rate * seconds), parts.netloc)
         cpu_before, own_before = cpu_seconds(pids), time.process_time()
         result = run_generator(_open_loop(host, port, requests, rate, connections))
@@ -558,10 +562,23 @@ def direct_post_search(
         cpu_after = cpu_seconds(pids)
         if cpu_before is not None and cpu_after is not None and pids:
             result.server_cpu_ms = (cpu_after - cpu_before) * 1000 / max(result.sent, 1)
-        results.append(result)
-        if not result.passed:
+        return result
+
+    results = []
+    rate = start
+    while rate <= max_rate:
+        results.append(measure(rate))
+        if not results[-1].passed:
             break
         rate *= step
+    # between the highest passing and the first failing rate: ``refine`` bisection steps
+    passed = [result.rate for result in results if result.passed]
+    if passed and not results[-1].passed:
+        low, high = max(passed), results[-1].rate
+        for _ in range(refine):
+            result = measure(round((low + high) / 2))
+            results.append(result)
+            low, high = (result.rate, high) if result.passed else (low, result.rate)
     return results
 
 
@@ -900,6 +917,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=3.0, help="per rate step")
     parser.add_argument("--start-rate", type=float, default=200.0)
     parser.add_argument("--step", type=float, default=1.25)
+    parser.add_argument(
+        "--refine",
+        type=int,
+        default=2,
+        help="bisection steps between the highest passing and the first failing rate (default 2; 0: none)",
+    )
     parser.add_argument("--max-rate", type=float, default=5000.0)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--login-clients", type=int, default=4)
@@ -979,6 +1002,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     seconds=args.seconds,
                     connections=args.connections,
                     pids=pids,
+                    refine=args.refine,
                 )
                 report["store_roundtrip"] = store_roundtrip(service.store)
                 report["http_floor"] = http_floor(url, pids)

@@ -78,3 +78,31 @@ def test_worker_profile_samples_are_summarised_by_bucket() -> None:
         "credential checks (verify_vp_token)": 25.0,
     }
     assert summary["self"][0] == ("Redis.get (redis/client.py)", 75.0)
+
+
+def test_rate_search_bisects_between_the_last_pass_and_the_first_failure(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The search grows the rate by ``step`` until a step fails, then ``refine`` bisection steps narrow the highest
+    passing rate (a server that keeps p99 under the limit below 1 000/s, simulated; nothing is measured)."""
+    offered: list[float] = []
+
+    async def fake_open_loop(host: str, port: int, requests: list[bytes], rate: float, connections: int) -> object:
+        offered.append(rate)
+        p99 = 5.0 if rate < 1000 else 80.0
+        return verifier_bench.StepResult(rate, len(requests), len(requests), 0, rate, 2.0, p99, p99)
+
+    monkeypatch.setattr(verifier_bench, "_open_loop", fake_open_loop)
+    monkeypatch.setattr(verifier_bench, "prepare", lambda service, material, count, host: [b""] * count)
+    monkeypatch.setattr(verifier_bench, "cpu_seconds", lambda pids: None)
+    common = {"url": "http://127.0.0.1:9", "step": 2.0, "max_rate": 5000.0, "seconds": 0.01, "connections": 1}
+    steps = verifier_bench.direct_post_search(None, None, start=200, refine=2, **common)  # type: ignore[arg-type]
+    # warm-up at 200/s, then 200, 400, 800, 1 600 (fails), 1 200 (fails), 1 000 (fails)
+    assert offered == [200, 200, 400, 800, 1600, 1200, 1000]
+    assert [step.passed for step in steps] == [True, True, True, False, False, False]
+    offered.clear()
+    steps = verifier_bench.direct_post_search(None, None, start=300, refine=3, **common)  # type: ignore[arg-type]
+    # 300, 600, 1 200 (fails); 900 passes, 1 050 fails, 975 passes
+    assert [step.rate for step in steps] == [300, 600, 1200, 900, 1050, 975]
+    assert max(step.rate for step in steps if step.passed) == 975
+    offered.clear()
+    no_refine = verifier_bench.direct_post_search(None, None, start=300, refine=0, **common)  # type: ignore[arg-type]
+    assert [step.rate for step in no_refine] == [300, 600, 1200]
