@@ -20,7 +20,7 @@ before; a wallet's very first token request would be answered ``use_dpop_nonce``
 start at fixed intervals of 1/rate whatever the server does; the token request's latency counts from the flow's
 scheduled start (queueing in the client included: no coordinated omission), the others from when they are sent.
 The client is one asyncio process with keep-alive HTTP/1.1 connections (a minimal reader, so the client's own cost
-stays small); it shares the 2 CPUs with the server.
+stays small; no garbage collection in it during a step); it shares the 2 CPUs with the server.
 
 A step passes when every flow succeeded and p99 of each of the three requests is under ``--p99-ms`` (50). The search
 starts at ``--start-rate`` and multiplies the rate by 1.5 until a step fails (or ``--max-rate``; when the first step
@@ -56,6 +56,7 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from bench.sdjwt_bench import _location, _nearest_rank, environment, format_profile
+from bench.verifier_bench import _collector_paused
 
 API_KEY = "bench-bootstrap-key-0001"
 TYPE_ID = "bewohnerparkausweis"
@@ -504,7 +505,10 @@ class Workload:
         server_cpu = _cpu_seconds(self.server_pid)
         database_before = _backend_cpu_seconds(self.database_url)
         client_cpu = time.process_time()
-        latencies, errors, first_error, elapsed = asyncio.run(self._step(wallets, rate))
+        # No collections of the generator's heap while it generates load (as bench.verifier_bench): a pause there
+        # delays reading every answer in flight and is counted as the server's latency.
+        with _collector_paused():
+            latencies, errors, first_error, elapsed = asyncio.run(self._step(wallets, rate))
         client_cpu = time.process_time() - client_cpu
         server_cpu = _cpu_seconds(self.server_pid) - server_cpu
         database_after = _backend_cpu_seconds(self.database_url)

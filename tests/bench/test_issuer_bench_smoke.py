@@ -5,12 +5,15 @@ search and the profile produce their reports."""
 
 from __future__ import annotations
 
+import gc
 import json
+import os
+from typing import Any
 
 import pytest
 
 from bench import issuer_bench
-from bench.issuer_bench import REQUESTS, format_table
+from bench.issuer_bench import REQUESTS, Wallet, Workload, format_table
 
 
 @pytest.mark.slow
@@ -43,3 +46,23 @@ def test_profile(capsys: pytest.CaptureFixture[str]) -> None:
     assert any(r["function"].startswith("issuer/") for r in profile["by_cumtime"])
     assert not any("acquire' of '_thread.lock" in r["function"] for r in profile["by_tottime"])
     assert "top by cumulative:" in issuer_bench.format_profile(profile)
+
+
+def test_no_garbage_collection_in_the_generator_during_a_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A step runs with the load generator's collector off (a pause would delay reading every answer in flight and
+    count as the server's latency) and turns it back on afterwards, nothing left frozen."""
+    seen: list[bool] = []
+
+    def prepare(self: Workload, count: int) -> list[Wallet]:
+        return [Wallet("code", None, None) for _ in range(count)]
+
+    async def step(self: Workload, wallets: list[Wallet], rate: float) -> Any:
+        seen.append(gc.isenabled())
+        return {name: [0.001] * len(wallets) for name in REQUESTS}, 0, None, 1.0
+
+    monkeypatch.setattr(Workload, "prepare", prepare)
+    monkeypatch.setattr(Workload, "_step", step)
+    assert gc.isenabled()
+    result = Workload("http://127.0.0.1:9/issuer", os.getpid()).run_step(2.0, 1.0)
+    assert seen == [False] and result.passed and result.completed == 2
+    assert gc.isenabled() and gc.get_freeze_count() == 0
