@@ -26,7 +26,8 @@ A step passes when every flow succeeded and p99 of each of the three requests is
 starts at ``--start-rate`` and multiplies the rate by 1.5 until a step fails (or ``--max-rate``; when the first step
 fails it halves the rate until one passes), then bisects ``--refine`` times. Reported per step: credentials/s
 achieved, p50/p99/max per request, CPU seconds per credential of the server processes and of the client, and with a
-local PostgreSQL server of the backends serving the issuer's database. Figures are never asserted in tests.
+local PostgreSQL server of the backends serving the issuer's database, and the CPUs busy machine-wide during the
+step (``/proc/stat``: saturation, or other processes at work). Figures are never asserted in tests.
 """
 
 from __future__ import annotations
@@ -108,6 +109,25 @@ def _backend_cpu_seconds(database_url: str | None) -> dict[int, float] | None:
             return None  # not a local server (or the backend just ended)
         found[pid] = (int(fields[11]) + int(fields[12])) / ticks
     return found
+
+
+def _machine_ticks() -> tuple[int, int] | None:
+    """(all, idle + iowait) clock ticks of every CPU since boot (``/proc/stat``'s first line), or ``None``."""
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            values = [int(v) for v in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return (sum(values[:8]), values[3] + values[4]) if len(values) >= 5 else None
+
+
+def _cores_busy(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float | None:
+    """CPUs busy on average between two :func:`_machine_ticks` readings (every process: the server, PostgreSQL, the
+    client and whatever else runs on the machine), or ``None``."""
+    if before is None or after is None or after[0] <= before[0]:
+        return None
+    busy = 1.0 - (after[1] - before[1]) / (after[0] - before[0])
+    return busy * (os.cpu_count() or 1)
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -342,6 +362,9 @@ class StepResult:
     #: CPU of the PostgreSQL backends serving the issuer's database (local server only; ``None`` otherwise): the
     #: database's share of a credential (the WAL writer and other shared server processes are not included).
     database_cpu_ms_per_credential: float | None = None
+    #: CPUs busy on average during the step, machine-wide (``/proc/stat``): near the core count, the machine is
+    #: saturated; well above what the server, database and client account for, something else was running.
+    machine_cores_busy: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
@@ -504,12 +527,14 @@ class Workload:
             before()
         server_cpu = _cpu_seconds(self.server_pid)
         database_before = _backend_cpu_seconds(self.database_url)
+        machine_before = _machine_ticks()
         client_cpu = time.process_time()
         # No collections of the generator's heap while it generates load (as bench.verifier_bench): a pause there
         # delays reading every answer in flight and is counted as the server's latency.
         with _collector_paused():
             latencies, errors, first_error, elapsed = asyncio.run(self._step(wallets, rate))
         client_cpu = time.process_time() - client_cpu
+        machine_cores = _cores_busy(machine_before, _machine_ticks())
         server_cpu = _cpu_seconds(self.server_pid) - server_cpu
         database_after = _backend_cpu_seconds(self.database_url)
         database_cpu: float | None = None
@@ -532,6 +557,7 @@ class Workload:
             passed=passed,
             first_error=first_error,
             database_cpu_ms_per_credential=None if database_cpu is None else 1000 * database_cpu / max(1, completed),
+            machine_cores_busy=machine_cores,
         )
 
 
@@ -784,6 +810,9 @@ def format_step(kind: str, s: dict[str, Any] | StepResult) -> str:
     database = row.get("database_cpu_ms_per_credential")
     if database is not None:
         verdict = f"database {database:.1f}  {verdict}"
+    cores = row.get("machine_cores_busy")
+    if cores is not None:
+        verdict = f"machine {cores:.2f} cores busy  {verdict}"
     return (
         f"{kind:<10} {row['rate']:>7.1f}/s {row['credentials_per_s']:>7.1f} cred/s  p50/p99 ms: {parts}  "
         f"cpu ms/cred server {row['server_cpu_ms_per_credential']:.1f} client {row['client_cpu_ms_per_credential']:.1f}"

@@ -5,6 +5,7 @@ search and the profile produce their reports."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
 import os
@@ -58,6 +59,7 @@ def test_no_garbage_collection_in_the_generator_during_a_step(monkeypatch: pytes
 
     async def step(self: Workload, wallets: list[Wallet], rate: float) -> Any:
         seen.append(gc.isenabled())
+        await asyncio.sleep(0.1)  # a few clock ticks of /proc/stat
         return {name: [0.001] * len(wallets) for name in REQUESTS}, 0, None, 1.0
 
     monkeypatch.setattr(Workload, "prepare", prepare)
@@ -65,4 +67,7 @@ def test_no_garbage_collection_in_the_generator_during_a_step(monkeypatch: pytes
     assert gc.isenabled()
     result = Workload("http://127.0.0.1:9/issuer", os.getpid()).run_step(2.0, 1.0)
     assert seen == [False] and result.passed and result.completed == 2
+    # the machine's busy CPUs during the step, shown in the step's line
+    assert result.machine_cores_busy is not None and 0 <= result.machine_cores_busy <= (os.cpu_count() or 1)
+    assert f"machine {result.machine_cores_busy:.2f} cores busy" in issuer_bench.format_step("sqlite", result)
     assert gc.isenabled() and gc.get_freeze_count() == 0
