@@ -24,6 +24,12 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 POOL_PING_IDLE_S = 5.0
 #: PostgreSQL connections are replaced after this many seconds (server-side idle timeouts, failovers).
 POOL_RECYCLE_S = 1800
+#: PostgreSQL connections a process keeps (opened on demand, kept once opened; no overflow beyond them). With the
+#: former 10 kept plus 20 overflow, every overflow connection was closed when handed back while 10 sat idle, so under
+#: overload each issuer worker opened and closed PostgreSQL connections continuously (244 new backends in one 5 s step
+#: at 200 credentials/s) and throughput collapsed (153-165/s achieved; 179-200/s with 30 kept: bench/README.md,
+#: issuer, fifth pass). The most a process holds is unchanged (30); a request waits for a connection instead.
+POOL_SIZE = 30
 
 
 def sqlite_url(path: Path | str) -> str:
@@ -64,7 +70,7 @@ def create_engine(url: str, *, ping_idle_after: float = POOL_PING_IDLE_S, **kwar
             cursor.close()
 
         return engine
-    options = {"pool_size": 10, "max_overflow": 20, "pool_recycle": POOL_RECYCLE_S}
+    options = {"pool_size": POOL_SIZE, "max_overflow": 0, "pool_recycle": POOL_RECYCLE_S}
     options.update(kwargs)
     engine = sqlalchemy.create_engine(url, **options)
     if not options.get("pool_pre_ping"):

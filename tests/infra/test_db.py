@@ -88,3 +88,32 @@ def test_postgres_busy_connection_is_not_pinged(postgres_url: str, monkeypatch: 
             assert conn.execute(sa.text("select 1")).scalar_one() == 1
     assert pings == []
     engine.dispose()
+
+
+def test_postgresql_pool_keeps_what_it_opened_under_a_burst(postgres_url: str) -> None:
+    """A burst of 20 concurrent transactions, twice: the connections opened for the first are handed out again for
+    the second — none is closed on return and reopened (the former 10 kept + 20 overflow closed every connection
+    above 10 on return: under overload the issuer opened hundreds of backends per second)."""
+    import threading
+
+    from infra.db import POOL_SIZE
+
+    engine = create_engine(postgres_url)
+    assert engine.pool.size() == POOL_SIZE and engine.pool._max_overflow == 0  # type: ignore[attr-defined]
+    opened: list[int] = []
+    sa.event.listen(engine, "connect", lambda dbapi_connection, record: opened.append(1))
+    barrier = threading.Barrier(20)
+
+    def work() -> None:
+        with engine.connect() as conn:
+            barrier.wait(timeout=30)  # all 20 hold a connection at once
+            conn.execute(sa.text("select 1"))
+
+    for _ in range(2):
+        threads = [threading.Thread(target=work) for _ in range(20)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert len(opened) == 20 and engine.pool.checkedin() == 20  # type: ignore[attr-defined]
+    engine.dispose()
