@@ -4,6 +4,7 @@ single-use), an answer to an unknown session, a malformed post (OAuth-style erro
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,15 +25,16 @@ def test_off_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     assert VerifierSettings().verify_on_event_loop is True
 
 
-@pytest.fixture(params=[False, True], ids=["thread", "event_loop"])
-def verifier(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Any, PresentationService, Any]]:
+@contextlib.contextmanager
+def _serving(tmp_path: Path, **changes: Any) -> Iterator[tuple[Any, PresentationService, Any]]:
+    """A loopback verifier with ``changes`` to its settings, trusting one test issuer."""
     issuer = TestIssuer.create()
     trust = FakeTrust()
     trust.trust_issuer(issuer)
     identity = verifier_identity("http://127.0.0.1")
     with (
         loopback_verifier(
-            settings(tmp_path, verify_on_event_loop=request.param),
+            settings(tmp_path, **changes),
             store=sqlite_store(tmp_path),
             keys=identity.keys,
             trust=trust,
@@ -43,7 +45,13 @@ def verifier(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[A
         ) as (server, service),
         httpx.Client(timeout=30) as http,
     ):
-        yield server, service, (http, identity, issuer, request.param)
+        yield server, service, (http, identity, issuer, changes.get("verify_on_event_loop", False))
+
+
+@pytest.fixture(params=[False, True], ids=["thread", "event_loop"])
+def verifier(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Any, PresentationService, Any]]:
+    with _serving(tmp_path, verify_on_event_loop=request.param) as serving:
+        yield serving
 
 
 def _threads_of(service: PresentationService) -> list[str]:
@@ -128,23 +136,7 @@ def test_verifications_use_at_most_verify_threads(tmp_path: Path) -> None:
     within a worker), while other routes keep being served."""
     import concurrent.futures
 
-    issuer = TestIssuer.create()
-    trust = FakeTrust()
-    trust.trust_issuer(issuer)
-    identity = verifier_identity("http://127.0.0.1")
-    with (
-        loopback_verifier(
-            settings(tmp_path, verify_threads=1),
-            store=sqlite_store(tmp_path),
-            keys=identity.keys,
-            trust=trust,
-            key_history=None,
-            did_resolver=None,
-            anchors=[issuer.ca],
-            fetcher=issuer.server,
-        ) as (server, service),
-        httpx.Client(timeout=30) as http,
-    ):
+    with _serving(tmp_path, verify_threads=1) as (server, service, (http, _identity, _issuer, _on_loop)):
         names = _threads_of(service)
         posts = [(f"{server.url}/response/unknown-{i}", {"vp_token": "{}", "state": f"unknown-{i}"}) for i in range(8)]
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
