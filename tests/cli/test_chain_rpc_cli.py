@@ -10,22 +10,22 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_support import cli_failure as _failure
+from cli_support import cli_ok as _ok
+from cli_support import did_registry_node
 from conftest import Runner
 from typer.testing import CliRunner
 from web3 import Web3
 
 from govssi.cli import app
-from ledger.client import ChainClient, SoftwareChainSigner
 from ledger.contracts import DID_REGISTRY, load_artifact
-from ledger.deploy import deploy_contracts
-from ledger.node import EthereumApi, JsonRpcHandler, LocalChain, RpcServer, serve
+from ledger.node import RpcServer
 from ssi.keys import PrivateKey, write_key_file
 
 CHAIN_ID = 4243
@@ -33,12 +33,7 @@ CHAIN_ID = 4243
 
 @pytest.fixture(scope="module")
 def node() -> Iterator[tuple[RpcServer, str]]:
-    """A local chain served on 127.0.0.1 with the registry deployed."""
-    server = serve(JsonRpcHandler(EthereumApi(LocalChain.in_memory(CHAIN_ID))))
-    with ChainClient(server.url) as client:
-        registry = deploy_contracts(client, SoftwareChainSigner.generate()).did_registry
-    yield server, registry
-    server.stop()
+    yield from did_registry_node(CHAIN_ID)
 
 
 def dead_url() -> str:
@@ -51,21 +46,6 @@ def dead_url() -> str:
 def _key(path: Path, alg: str = "ES256K") -> Path:
     write_key_file(path, PrivateKey.generate(alg))
     return path
-
-
-def _ok(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
-    assert result.returncode == 0, result.stderr
-    out: dict[str, Any] = json.loads(result.stdout)
-    return out
-
-
-def _failure(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
-    assert result.returncode == 1, result
-    out: dict[str, Any] = json.loads(result.stdout)
-    assert set(out) == {"error", "error_description"}
-    assert result.stderr.startswith("govssi: ") and len(result.stderr.strip().splitlines()) == 1
-    assert "Traceback" not in result.stderr
-    return out
 
 
 def _deployed(out: dict[str, Any], node: tuple[RpcServer, str]) -> None:

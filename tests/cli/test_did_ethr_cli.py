@@ -15,14 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_support import cli_failure as _failure
+from cli_support import cli_ok as _ok
+from cli_support import did_registry_node
 from eth_utils.address import to_checksum_address
 from typer.testing import CliRunner
 
 from govssi.cli import app
-from ledger.client import ChainClient, SoftwareChainSigner, ethereum_address
-from ledger.deploy import deploy_contracts
+from ledger.client import ethereum_address
 from ledger.did_ethr import EthrDidDriver
-from ledger.node import EthereumApi, JsonRpcHandler, LocalChain, RpcServer, serve
+from ledger.node import RpcServer
 from ssi.did import DidDocument
 from ssi.keys import PrivateKey, load_private_key, write_key_file
 
@@ -33,25 +35,7 @@ Runner = Callable[..., subprocess.CompletedProcess[str]]
 
 @pytest.fixture(scope="module")
 def node() -> Iterator[tuple[RpcServer, str]]:
-    server = serve(JsonRpcHandler(EthereumApi(LocalChain.in_memory(1337))))
-    with ChainClient(server.url) as client:
-        registry = deploy_contracts(client, SoftwareChainSigner.generate()).did_registry
-    yield server, registry
-    server.stop()
-
-
-def _ok(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
-    assert result.returncode == 0, result.stderr
-    out: dict[str, Any] = json.loads(result.stdout)
-    return out
-
-
-def _failure(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
-    assert result.returncode == 1, result
-    out: dict[str, Any] = json.loads(result.stdout)
-    assert set(out) == {"error", "error_description"}
-    assert result.stderr.startswith("govssi: ") and len(result.stderr.strip().splitlines()) == 1
-    return out
+    yield from did_registry_node()
 
 
 def _key(path: Path, alg: str, passphrase: str | None = None) -> Path:

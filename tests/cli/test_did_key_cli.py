@@ -17,13 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_support import cli_failure as _failure
+from cli_support import cli_ok as _ok
+from cli_support import did_registry_node
 from typer.testing import CliRunner
 
 from govssi.cli import app, did_key
 from ledger.client import ChainClient, SoftwareChainSigner
-from ledger.deploy import deploy_contracts
 from ledger.did_ethr import EthrDidController, EthrDidDriver, SigningKeyHistory
-from ledger.node import EthereumApi, JsonRpcHandler, LocalChain, RpcServer, serve
+from ledger.node import RpcServer
 from ssi.errors import DidError
 from ssi.jose import encode_jwt
 from ssi.keys import PrivateKey, SoftwareSigner, load_private_key, write_key_file
@@ -36,26 +38,7 @@ ENV = {"GOVSSI_KEY_PASSPHRASE": PASSPHRASE}
 
 @pytest.fixture(scope="module")
 def node() -> Iterator[Node]:
-    server = serve(JsonRpcHandler(EthereumApi(LocalChain.in_memory(1337))))
-    with ChainClient(server.url) as client:
-        registry = deploy_contracts(client, SoftwareChainSigner.generate()).did_registry
-    yield server, registry
-    server.stop()
-
-
-def _ok(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
-    assert result.returncode == 0, result.stderr
-    out: dict[str, Any] = json.loads(result.stdout)
-    return out
-
-
-def _failure(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
-    assert result.returncode == 1, result
-    out: dict[str, Any] = json.loads(result.stdout)
-    assert set(out) == {"error", "error_description"}
-    assert result.stderr.startswith("govssi: ") and len(result.stderr.strip().splitlines()) == 1
-    assert "Traceback" not in result.stderr
-    return out
+    yield from did_registry_node()
 
 
 def _key(path: Path, alg: str = "ES256", passphrase: str | None = None) -> Path:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_support import cli_failure as _failure
 from conftest import GOVSSI, Runner
 from web3 import Web3
 
@@ -33,15 +34,6 @@ def node() -> Iterator[RpcServer]:
 def _key(path: Path, alg: str = "ES256K", passphrase: str | None = None) -> Path:
     write_key_file(path, PrivateKey.generate(alg), passphrase=passphrase)
     return path
-
-
-def _failure(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
-    assert result.returncode == 1, result
-    out: dict[str, Any] = json.loads(result.stdout)
-    assert set(out) == {"error", "error_description"}
-    assert result.stderr.startswith("govssi: ") and len(result.stderr.strip().splitlines()) == 1
-    assert "Traceback" not in result.stderr
-    return out
 
 
 def test_deploy_prints_the_registry_address(govssi: Runner, tmp_path: Path, node: RpcServer) -> None:
