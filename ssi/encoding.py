@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import binascii
 import json
 import math
 import re
@@ -17,11 +16,15 @@ from _json import encode_basestring, make_encoder  # the C encoder json.dumps us
 from collections.abc import Callable
 from typing import Any
 
+import pybase64
+
 from ssi.errors import EncodingError
 
-_STD_TO_URL = bytes.maketrans(b"+/", b"-_")
+#: RFC 4648 §5: the two characters of the URL-safe alphabet in place of '+' and '/'.
+_URL_ALTCHARS = b"-_"
 _URL_TO_STD_CHECKED = bytes.maketrans(b"-_+/=", b"+/!!!")
-_a2b = binascii.a2b_base64
+_encode_as_string = pybase64.b64encode_as_string
+_decode = pybase64.b64decode
 _PADDING = (b"", b"", b"==", b"=")  # by length mod 4 (1 is impossible)
 #: By length mod 4: the characters that may end the text, i.e. whose unused low bits (4 or 2) are zero.
 _CANONICAL_LAST = {2: frozenset(b"AQgw"), 3: frozenset(b"AEIMQUYcgkosw048")}
@@ -31,8 +34,8 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 def b64url_encode(data: bytes) -> str:
     """base64url without padding."""
-    # '=' only ever ends a base64 text: rstrip is one look at the end, where deleting during translate is a slower loop
-    return binascii.b2a_base64(data, newline=False).translate(_STD_TO_URL).rstrip(b"=").decode("ascii")
+    # pybase64's SIMD encoder writes the URL-safe alphabet directly (altchars); '=' only ever ends a base64 text
+    return _encode_as_string(data, _URL_ALTCHARS).rstrip("=")
 
 
 def b64url_decode(text: str | bytes) -> bytes:
@@ -53,18 +56,14 @@ def b64url_decode(text: str | bytes) -> bytes:
     if rem == 1:
         raise EncodingError("base64url value has an impossible length", reason="bad_base64url")
     # '-' and '_' become '+' and '/'; '+', '/' and '=' (base64, but not unpadded base64url) become '!', which is in no
-    # base64 alphabet. binascii in its lenient mode skips every byte outside the alphabet, so the output is shorter
-    # than 3/4 of the input exactly when one was there (each skipped character is 6 bits less, and the padding added
-    # for the full length then is wrong or short): the length test decides what strict mode would, with one table
-    # translate and no keyword arguments.
+    # base64 alphabet, and the padding this unpadded form leaves out is added: pybase64's strict mode (validate,
+    # standard alphabet) then refuses every character the URL-safe alphabet does not have, in C (SIMD).
     try:
-        raw = _a2b(data.translate(_URL_TO_STD_CHECKED) + _PADDING[rem])
-    except binascii.Error:
-        raw = b""
-    if len(raw) != (size * 3) >> 2:
+        raw = _decode(data.translate(_URL_TO_STD_CHECKED) + _PADDING[rem], None, True)
+    except ValueError:  # binascii.Error
         raise EncodingError(
             "base64url value contains characters outside the URL-safe alphabet or padding", reason="bad_base64url"
-        )
+        ) from None
     if rem and data[-1] not in _CANONICAL_LAST[rem]:
         # RFC 4648 §3.5: the pad bits of the last character must be zero; otherwise two texts decode to one value.
         raise EncodingError("base64url value is not canonically encoded", reason="bad_base64url")
