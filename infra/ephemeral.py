@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from infra.db import DriverStatement, single_statement
+from infra.db import DriverStatement
 from ssi.clock import Clock
 
 __all__ = [
@@ -122,9 +122,9 @@ class SqlEphemeralStore:
     it holds only short-lived state, so it needs no migrations). Works on SQLite ≥ 3.35 and PostgreSQL
     (``DELETE … RETURNING`` and ``INSERT … ON CONFLICT`` make take/incr atomic).
 
-    Every operation but :meth:`replace_many` is one statement (``infra.db.single_statement``): on PostgreSQL in
-    autocommit mode, its own transaction (as atomic and as durable as ``BEGIN; …; COMMIT``), one round trip instead
-    of three.
+    Every operation but :meth:`replace_many` is one statement (``infra.db.DriverStatement.run_single``): on
+    PostgreSQL in autocommit mode, its own transaction (as atomic and as durable as ``BEGIN; …; COMMIT``), one round
+    trip instead of three, on a pooled driver connection without a SQLAlchemy ``Connection`` around it.
 
     On PostgreSQL through psycopg the statements go to the driver's cursor directly (``infra.db.DriverStatement``:
     SQLAlchemy's execution of a cached statement costs about twice the driver's own CPU, and these run on every
@@ -132,8 +132,6 @@ class SqlEphemeralStore:
 
     def __init__(self, engine: Engine, *, table: str = "ephemeral_state", clock: Clock = time.time) -> None:
         self._engine = engine
-        #: Single statements, each its own transaction (no BEGIN/COMMIT round trips).
-        self._single = single_statement(engine)
         #: Set on the views :meth:`bound` returns: the caller's connection, in its transaction.
         self._bound: Connection | None = None
         self._clock = clock
@@ -163,6 +161,15 @@ class SqlEphemeralStore:
     def engine(self) -> Engine:
         return self._engine
 
+    @property
+    def table(self) -> sa.Table:
+        """The table (``ns``, ``key``, ``value``, ``counter``, ``expires_at``), for statements that join it."""
+        return self._table
+
+    def now(self) -> float:
+        """This store's clock: entries live while ``expires_at`` is later than it."""
+        return self._clock()
+
     def bound(self, connection: Connection) -> SqlEphemeralStore:
         """This store working inside ``connection``'s transaction (which must be on :attr:`engine`'s database): its
         changes commit or roll back with the caller's other changes in that transaction. Single-use still holds:
@@ -171,14 +178,6 @@ class SqlEphemeralStore:
         view = copy.copy(self)
         view._bound = connection
         return view
-
-    @contextlib.contextmanager
-    def _connection(self) -> Iterator[Connection]:
-        if self._bound is not None:
-            yield self._bound
-            return
-        with self._single() as conn:
-            yield conn
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[Connection]:
@@ -193,22 +192,26 @@ class SqlEphemeralStore:
         ``None``."""
         return self._driver[name].run(conn, parameters).first()
 
+    def _one(self, name: str, parameters: dict[str, Any]) -> Sequence[Any] | None:
+        """Statement ``name`` as one operation: in the bound connection's transaction, or as a transaction of its own
+        (``DriverStatement.run_single``: on PostgreSQL a pooled driver connection in autocommit mode)."""
+        if self._bound is not None:
+            return self._run(self._bound, name, parameters)
+        return self._driver[name].run_single(self._engine, parameters).first()
+
     def put(self, ns: str, key: str, value: Mapping[str, Any], ttl: float) -> None:
         _check_key(ns, key)
         now = self._clock()
         parameters = {"ns": ns, "key": key, "value": json.dumps(dict(value)), "expires_at": now + ttl, "now": now}
-        with self._connection() as conn:
-            if self._run(conn, "put", parameters) is None:
-                raise EntryExists(f"{ns}: key exists")
+        if self._one("put", parameters) is None:
+            raise EntryExists(f"{ns}: key exists")
 
     def get(self, ns: str, key: str) -> dict[str, Any] | None:
-        with self._connection() as conn:
-            row = self._run(conn, "get", {"ns": ns, "key": key, "now": self._clock()})
+        row = self._one("get", {"ns": ns, "key": key, "now": self._clock()})
         return None if row is None else dict(json.loads(row[0]))
 
     def take(self, ns: str, key: str) -> dict[str, Any] | None:
-        with self._connection() as conn:
-            row = self._run(conn, "take", {"ns": ns, "key": key, "now": self._clock()})
+        row = self._one("take", {"ns": ns, "key": key, "now": self._clock()})
         return None if row is None else dict(json.loads(row[0]))
 
     def _upsert(self, ns: str, key: str, value: Mapping[str, Any], ttl: float) -> dict[str, Any]:
@@ -217,8 +220,7 @@ class SqlEphemeralStore:
 
     def replace(self, ns: str, key: str, value: Mapping[str, Any], ttl: float) -> None:
         parameters = self._upsert(ns, key, value, ttl)
-        with self._connection() as conn:
-            self._run(conn, "replace", parameters)
+        self._one("replace", parameters)
 
     def replace_many(self, entries: Sequence[tuple[str, str, Mapping[str, Any], float]]) -> None:
         rows = [self._upsert(ns, key, value, ttl) for ns, key, value, ttl in entries]
@@ -227,22 +229,19 @@ class SqlEphemeralStore:
                 self._run(conn, "replace", parameters)
 
     def delete(self, ns: str, key: str) -> None:
-        with self._connection() as conn:
-            self._run(conn, "delete", {"ns": ns, "key": key})
+        self._one("delete", {"ns": ns, "key": key})
 
     def remember_once(self, ns: str, key: str, ttl: float) -> bool:
         _check_key(ns, key)
         now = self._clock()
         parameters = {"ns": ns, "key": key, "expires_at": now + ttl, "now": now}
-        with self._connection() as conn:
-            return self._run(conn, "remember_once", parameters) is not None
+        return self._one("remember_once", parameters) is not None
 
     def incr(self, ns: str, key: str, ttl: float) -> int:
         _check_key(ns, key)
         now = self._clock()
         parameters = {"ns": ns, "key": key, "expires_at": now + ttl, "now": now}
-        with self._connection() as conn:
-            row = self._run(conn, "incr", parameters)
+        row = self._one("incr", parameters)
         if row is None:  # pragma: no cover - the upsert always returns its row
             raise RuntimeError("incr: no counter returned")
         return int(row[0])

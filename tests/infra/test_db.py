@@ -117,3 +117,28 @@ def test_postgresql_pool_keeps_what_it_opened_under_a_burst(postgres_url: str) -
             thread.join()
     assert len(opened) == 20 and engine.pool.checkedin() == 20  # type: ignore[attr-defined]
     engine.dispose()
+
+
+def test_postgres_idle_ping_leaves_no_transaction_open(postgres_url: str) -> None:
+    """The idle ping (``SELECT 1`` on a connection outside autocommit) must not leave the connection inside a
+    transaction: ``DriverStatement.run_single`` switches a checked-out connection to autocommit, which psycopg
+    refuses in a transaction ("can't change 'autocommit' now: connection in transaction status INTRANS" — the
+    issuer answered 500 to the first token requests after a pause of more than ``ping_idle_after`` seconds)."""
+    from psycopg.pq import TransactionStatus
+
+    from infra.db import DriverStatement
+
+    engine = create_engine(postgres_url, ping_idle_after=0.0)
+    with engine.connect() as conn:  # a pooled connection, then idle: the next checkout pings it
+        conn.execute(sa.text("select 1"))
+    fairy = engine.raw_connection()
+    try:
+        dbapi = fairy.dbapi_connection
+        assert dbapi is not None
+        assert dbapi.info.transaction_status == TransactionStatus.IDLE
+    finally:
+        fairy.close()
+    read = DriverStatement(sa.text("select 41 + 1"))
+    for _ in range(3):  # each checkout pinged first
+        assert read.run_single(engine, {}).first() == (42,)
+    engine.dispose()

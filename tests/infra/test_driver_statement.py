@@ -89,3 +89,35 @@ def test_engines_of_one_kind_share_the_compiled_statement(table: tuple[sa.Engine
     finally:
         other.dispose()
     assert len(read._compiled) == (1 if engine.dialect.name == "postgresql" else 0)
+
+
+def test_run_single_commits_on_its_own_and_hands_back_a_transactional_connection(
+    table: tuple[sa.Engine, sa.Table],
+) -> None:
+    """``run_single``: the statement is its own transaction (committed, visible to others at once); the pooled
+    connection it used goes back out of autocommit mode, so the next ``engine.begin()``'s rollback still undoes."""
+    engine, t = table
+    insert = DriverStatement(t.insert().values(id=sa.bindparam("id"), n=sa.bindparam("n")))
+    read = DriverStatement(sa.select(t.c.n).where(t.c.id == sa.bindparam("id")))
+    assert insert.run_single(engine, {"id": "s", "n": 3}).rows == ()
+    row = read.run_single(engine, {"id": "s"}).first()
+    assert row is not None and row[0] == 3
+    with engine.connect() as conn:
+        conn.execute(t.insert().values(id="r", n=1))
+        conn.rollback()
+    assert read.run_single(engine, {"id": "r"}).first() is None
+    with pytest.raises(sa_exc.IntegrityError):
+        insert.run_single(engine, {"id": "s", "n": 4})
+    assert read.run_single(engine, {"id": "s"}).first() == (3,)
+    if engine.dialect.name == "postgresql":
+        with pytest.raises(sa_exc.ArgumentError):
+            insert.run_single(engine, {"id": "b"})
+        assert engine.pool.checkedout() == 0  # handed back after errors too
+
+
+def test_run_single_listeners_see_the_statement(table: tuple[sa.Engine, sa.Table]) -> None:
+    engine, t = table
+    seen: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda _c, _k, statement, *_: seen.append(statement))
+    DriverStatement(sa.select(t.c.n).where(t.c.id == sa.bindparam("id"))).run_single(engine, {"id": "x"})
+    assert seen and seen[-1].startswith("SELECT")

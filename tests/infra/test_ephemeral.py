@@ -180,11 +180,14 @@ def test_sql_single_operations_are_one_statement_without_transaction(sql_engine:
 
     seen: list[tuple[str, bool]] = []
 
-    def record(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        dbapi = conn.connection.dbapi_connection
-        autocommit = dbapi.isolation_level is None if conn.dialect.name == "sqlite" else dbapi.autocommit
+    dialect = sql_engine.dialect.name  # type: ignore[attr-defined]
+
+    def record(_conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        # The cursor's own connection (DriverStatement.run_single passes no SQLAlchemy Connection on PostgreSQL).
+        dbapi = cursor.connection
+        autocommit = dbapi.isolation_level is None if dialect == "sqlite" else dbapi.autocommit
         # Autocommit on PostgreSQL (saves round trips); SQLite keeps its own transactions (infra.db.single_statement).
-        seen.append((statement.split(maxsplit=1)[0].upper(), bool(autocommit) == (conn.dialect.name == "postgresql")))
+        seen.append((statement.split(maxsplit=1)[0].upper(), bool(autocommit) == (dialect == "postgresql")))
 
     event.listen(sql_engine, "before_cursor_execute", record)
     store = SqlEphemeralStore(sql_engine)  # type: ignore[arg-type]
