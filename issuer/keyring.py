@@ -28,6 +28,7 @@ from cryptography import x509
 from issuer.bbs_key import BbsKey, load_or_create_bbs_key
 from issuer.storage import Authority
 from ssi.clock import Clock, system_clock
+from ssi.errors import KeyFileError
 from ssi.keys import PrivateKey, PublicKey, Signer, SoftwareSigner, load_private_key, write_key_file
 from ssi.oid4vci import is_loopback_host
 from ssi.x509 import (
@@ -265,7 +266,12 @@ class FileKeyring:
         if not path.exists():
             self.directory.mkdir(parents=True, exist_ok=True)
             os.chmod(self.directory, 0o700)
-            write_key_file(path, PrivateKey.generate(alg), passphrase=self._passphrase, kid=kid)
+            try:
+                write_key_file(path, PrivateKey.generate(alg), passphrase=self._passphrase, kid=kid)
+            except KeyFileError as error:
+                if error.reason != "exists":
+                    raise
+                # another worker of this service created it a moment ago (written whole, then linked): use that one
         key = load_private_key(path, self._passphrase)
         if key.alg != alg:
             raise ValueError(f"{path} holds a {key.alg} key, not {alg}")

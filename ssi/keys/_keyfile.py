@@ -97,14 +97,26 @@ def write_key_file(path: Path, key: PrivateKey, *, passphrase: str | None = None
         if kid is not None:
             doc["kid"] = kid
     data = (json_dumps(doc) + "\n").encode("utf-8")
+    if path.exists():
+        raise KeyFileError(f"{path} already exists; refusing to overwrite a key", reason="exists")
+    # Written whole under a temporary name in the same directory, then linked to its name, which fails if the name
+    # exists: a process that finds the file (e.g. another worker of the same service, starting at the same moment)
+    # never reads a half-written key, and of two writers exactly one wins.
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.link(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
     except FileExistsError:
         raise KeyFileError(f"{path} already exists; refusing to overwrite a key", reason="exists") from None
     except OSError as exc:
         raise KeyFileError(f"cannot create {path}: {exc.strerror}", reason="io") from None
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
 
 
 def read_jwk_file(path: Path) -> dict[str, Any]:

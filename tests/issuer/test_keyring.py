@@ -93,3 +93,30 @@ def test_x5c_encoded_once_and_handed_out_as_a_copy(ca: CertificateAuthority) -> 
     assert first == x5c_chain(keys.chain)
     first.append("tampered")
     assert keys.x5c == x5c_chain(keys.chain) and keys.x5c is not keys.x5c
+
+
+def test_workers_starting_together_share_the_key_another_created(tmp_path: Path, ca: CertificateAuthority) -> None:
+    """Two workers of one service on a fresh data directory (each its own ``FileKeyring``) ask for the authority's
+    keys at the same moment: the one that finds the key file created meanwhile uses it instead of failing
+    ("already exists; refusing to overwrite a key" — the issuer's status-list publisher logged that error on start)."""
+    import threading
+
+    keyrings = [FileKeyring(tmp_path / "keys", passphrase="pw", ca=ca) for _ in range(6)]
+    barrier = threading.Barrier(len(keyrings))
+    signing: list[object] = []
+    errors: list[BaseException] = []
+
+    def start(keyring: FileKeyring) -> None:
+        barrier.wait()
+        try:
+            signing.append(keyring.keys_for(AUTHORITY, ISSUER).public_key.jwk)
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=start, args=(k,)) for k in keyrings]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(signing) == len(keyrings) and all(jwk == signing[0] for jwk in signing)

@@ -327,3 +327,37 @@ def test_plain_file_with_bad_private_key_is_an_ssi_error(tmp_path: Path, key: Pr
     path.write_text(json.dumps({**key.public_key.jwk, "d": other.private_jwk()["d"]}))
     with pytest.raises(KeyError_):
         load_private_key(path)
+
+
+def test_concurrent_writers_of_one_key_file_one_wins_and_the_file_is_whole(tmp_path: Path) -> None:
+    """Two processes of one service creating the same key at the same moment (the issuer's two workers on a fresh
+    data directory): exactly one write succeeds, the other is refused as ``exists``, and whoever reads the file
+    never sees a half-written key — it is written under a temporary name and linked into place."""
+    import threading
+
+    path = tmp_path / "k.json"
+    keys = [PrivateKey.generate("ES256") for _ in range(8)]
+    barrier = threading.Barrier(len(keys))
+    outcomes: list[str] = []
+    loaded: list[PrivateKey] = []
+
+    def write(key: PrivateKey) -> None:
+        barrier.wait()
+        try:
+            write_key_file(path, key, passphrase="pw", kid="k")
+            outcomes.append("written")
+        except KeyFileError as error:
+            outcomes.append(error.reason)
+        loaded.append(load_private_key(path, "pw"))  # never a partial file
+
+    threads = [threading.Thread(target=write, args=(k,)) for k in keys]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["exists"] * 7 + ["written"]
+    winner = load_private_key(path, "pw").public_key.jwk
+    assert winner in [k.public_key.jwk for k in keys]
+    assert all(k.public_key.jwk == winner for k in loaded)
+    assert [p.name for p in tmp_path.iterdir()] == ["k.json"]  # no temporary file left behind
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
