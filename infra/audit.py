@@ -358,6 +358,23 @@ class AuditLog:
         )
         self.recorded.set()
 
+    @property
+    def outbox(self) -> sa.Table | None:
+        """The outbox table (``None``: entries are appended under the lock)."""
+        return self._outbox
+
+    def outbox_row(self, *, actor: str, authority: str, action: str, subjects: Iterable[str]) -> dict[str, str]:
+        """The outbox row :meth:`record` would insert (checked the same way), for a caller that inserts it in a
+        statement of its own; set :attr:`recorded` after its commit."""
+        actor, authority, action, subject_list = _checked(actor, authority, action, subjects)
+        return {
+            "time": _rfc3339(self._clock()),
+            "actor": actor,
+            "authority": authority,
+            "action": action,
+            "subjects": _canonical(subject_list).decode("utf-8"),
+        }
+
     def sequence(self, *, batch: int = 500) -> int:
         """Chain the outbox's committed entries (oldest first, ``batch`` per transaction) and return how many. Each
         batch is one transaction under the append lock: the entries are inserted into the chain and deleted from the

@@ -18,6 +18,7 @@ from infra.ephemeral import EphemeralStore, SqlEphemeralStore
 from issuer.credential_type import CredentialType
 from issuer.keyring import AuthorityKeys, Keyring
 from issuer.nonces import CNonces, DpopCheck, DpopNonces
+from issuer.pg_requests import PgRequests
 from issuer.settings import IssuerSettings
 from issuer.status import StatusAllocator
 from issuer.storage import Authority, IssuerStorage
@@ -87,6 +88,7 @@ class IssuerContext:
     subject_secret: bytes
     _tenants: dict[str, tuple[float, Tenant]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _pg_requests: list[PgRequests | None] = field(default_factory=list)
 
     def credential_issuer(self, slug: str) -> str:
         return f"{self.settings.public_url}/issuers/{slug}"
@@ -123,6 +125,18 @@ class IssuerContext:
         ):
             return store
         return None
+
+    def pg_requests(self) -> PgRequests | None:
+        """The token and credential requests' statements on PostgreSQL (:mod:`issuer.pg_requests`: 4 statements per
+        credential instead of 16) when the short-lived store is a table in the issuer's own PostgreSQL database
+        (:meth:`sql_store`) and the audit log has an outbox; else ``None`` (the statement-per-step path)."""
+        if not self._pg_requests:
+            store, outbox = self.sql_store(), self.audit.outbox
+            found = None if store is None or outbox is None else PgRequests(store, outbox)
+            with self._lock:
+                if not self._pg_requests:
+                    self._pg_requests.append(found)
+        return self._pg_requests[0]
 
     @contextlib.contextmanager
     def request_state(self) -> Iterator[tuple[EphemeralStore, Connection | None]]:

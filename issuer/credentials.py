@@ -16,7 +16,9 @@ and delivery — the one place credentials are signed and recorded (also for the
    the status entries, the issuance (its id is the ``notification_id``), and the audit entry. A crash before the
    commit leaves the offer redeemed (the wallet may retry with a new ``c_nonce``); after the commit the credentials
    are issued exactly once, whether or not the response reached the wallet. With the short-lived state in the same
-   database the access token is marked spent in that transaction too.
+   database the access token is marked spent in that transaction too. On PostgreSQL the request is two statements
+   (:mod:`issuer.pg_requests`): the token read with the offer's claims, then the DPoP ``jti``, the ``c_nonce``, the
+   offer ``delivered``, status entries, issuance, spent token and audit entry in one statement after signing.
 """
 
 from __future__ import annotations
@@ -31,13 +33,16 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from infra.db import DriverStatement
 from infra.ephemeral import EphemeralStore
 from issuer import tables as t
-from issuer.context import IssuerContext, Tenant, digest_key
+from issuer.context import AUDIT_SUBJECTS, IssuerContext, Tenant, digest_key
 from issuer.credential_type import CredentialType
-from issuer.status import StatusAllocation
+from issuer.nonces import C_NONCE_NS, DPOP_JTI_NS
+from issuer.pg_requests import STATUS_INDEX_CONSTRAINT, PgRequests
+from issuer.status import StatusAllocation, new_credential_id
 from issuer.tokens import TOKEN_NS, AccessGrant
 from ssi.dpop import DpopProof
 from ssi.encoding import b64url_encode
@@ -47,6 +52,7 @@ from ssi.errors import (
     InvalidDpopProof,
     InvalidProof,
     InvalidToken,
+    SsiError,
     UnknownCredentialConfiguration,
     UnknownCredentialIdentifier,
 )
@@ -167,6 +173,26 @@ class CredentialEndpoint:
         ctx = self.context
         presented = parse_authorization(authorization)
         entry = (ctx.store if store is None else store).get(TOKEN_NS, digest_key(presented.token))
+        grant, proof = self._check_grant(
+            tenant, presented, entry, dpop_headers=dpop_headers, url=url, allow_spent=allow_spent, store=store
+        )
+        return presented, grant, proof
+
+    def _check_grant(
+        self,
+        tenant: Tenant,
+        presented: PresentedToken,
+        entry: dict[str, Any] | None,
+        *,
+        dpop_headers: list[str],
+        url: str,
+        allow_spent: bool = False,
+        store: EphemeralStore | None = None,
+        record_jti: bool = True,
+    ) -> tuple[AccessGrant, DpopProof | None]:
+        """Step 1 for the token's stored ``entry`` (``None``: unknown or expired). ``record_jti=False``: the DPoP
+        proof's ``jti`` is left for the caller to record (``DpopCheck.verify``)."""
+        ctx = self.context
         if entry is None:
             raise InvalidToken("the access token is unknown, spent or expired", reason="unknown_token")
         grant = AccessGrant.from_json(entry)
@@ -182,11 +208,17 @@ class CredentialEndpoint:
             if not dpop_headers:
                 raise InvalidDpopProof("a DPoP proof is required with a DPoP-bound token", reason="dpop_missing")
             proof = ctx.dpop.verify(
-                dpop_headers, method="POST", url=url, access_token=presented.token, jkt=grant.jkt, store=store
+                dpop_headers,
+                method="POST",
+                url=url,
+                access_token=presented.token,
+                jkt=grant.jkt,
+                store=store,
+                record_jti=record_jti,
             )
         elif presented.scheme != "Bearer":
             raise InvalidToken("this access token is a Bearer token", reason="bearer_token_as_dpop")
-        return presented, grant, proof
+        return grant, proof
 
     def issue(
         self, tenant: Tenant, body: Mapping[str, Any], authorization: str | None, *, dpop_headers: list[str], url: str
@@ -202,6 +234,11 @@ class CredentialEndpoint:
         ctx.statuses.prepare(
             authority_id=tenant.authority.id, credential_issuer=tenant.credential_issuer, count=ctx.settings.batch_size
         )
+        fast = ctx.pg_requests()
+        if fast is not None:
+            done = self._issue_pg(fast, tenant, body, authorization, dpop_headers=dpop_headers, url=url)
+            if done is not None:
+                return done
         with ctx.request_state() as (store, conn):
             presented, grant, _ = self.authorize(tenant, authorization, dpop_headers=dpop_headers, url=url, store=store)
             request = parse_credential_request(body, max_proofs=ctx.settings.batch_size)  # 2.
@@ -226,6 +263,130 @@ class CredentialEndpoint:
                     return self._deliver_now(tenant, presented, grant, type_id, holders, conn=conn)  # 5.
         # Deferral and bbs-2023 issuance run their own transactions, after the request's state has committed.
         return later()
+
+    def _issue_pg(
+        self,
+        fast: PgRequests,
+        tenant: Tenant,
+        body: Mapping[str, Any],
+        authorization: str | None,
+        *,
+        dpop_headers: list[str],
+        url: str,
+    ) -> CredentialResponse | None:
+        """Steps 1.-5. on PostgreSQL in two statements (:mod:`issuer.pg_requests`): the token and the offer's claims
+        read together; the DPoP ``jti``, the ``c_nonce``, the delivery, the spent token and the audit entry recorded
+        together after signing. ``None`` (nothing recorded, nothing consumed) for what this path does not take — a
+        type needing approval, bbs-2023, key proofs with different ``c_nonce`` values, more subjects than one audit
+        entry holds: the caller then runs the request transaction as before.
+
+        What a refused request leaves behind is that of the request transaction: the checks run in the same order
+        (token, DPoP proof, request, key proofs, ``c_nonce``, offer); a protocol error after the DPoP check records
+        its ``jti`` first (or reports the replay), one at the offer records the ``c_nonce`` as well."""
+        ctx = self.context
+        presented = parse_authorization(authorization)
+        token_key = digest_key(presented.token)
+        store = ctx.store
+        found = fast.token_and_claims(token=(TOKEN_NS, token_key), now=ctx.storage.now(), store_now=fast.store_now())
+        entry = None if found is None else dict(json.loads(found[0]))
+        grant, proof = self._check_grant(tenant, presented, entry, dpop_headers=dpop_headers, url=url, record_jti=False)
+        jti = None if proof is None else ctx.dpop.jti_entry(proof)
+
+        def record_jti() -> None:
+            if jti is not None and not store.remember_once(DPOP_JTI_NS, *jti):
+                raise ctx.dpop.replayed()
+
+        try:
+            request = parse_credential_request(body, max_proofs=ctx.settings.batch_size)  # 2.
+            type_id, ctype = self._configuration(tenant, grant, request)
+            if ctype.is_ldp_vc or ctype.requires_approval:
+                return None
+            proofs = self._key_proofs(tenant, grant, request)  # 3.
+            nonces = {p.nonce for p in proofs if p.nonce is not None}
+            if len(nonces) != 1 or len(proofs) + 2 > AUDIT_SUBJECTS:
+                return None
+            (nonce,) = nonces
+            nonce_ttl = ctx.c_nonces.check(nonce, tenant.authority.id)
+        except SsiError as error:
+            record_jti()
+            raise error from None
+        assert found is not None  # the grant was checked
+        if found[1] is None:  # the offer is not redeemed any more (or expired): refused after the nonce is used
+            record_jti()
+            if not store.remember_once(C_NONCE_NS, nonce, nonce_ttl):
+                raise ctx.c_nonces.used()
+            raise CredentialRequestDenied(
+                "the credential for this offer was already delivered, or the offer expired", reason="offer_closed"
+            )
+        claims: dict[str, Any] = json.loads(found[1])
+        pseudonym = found[2]
+        holders = [Holder.of(p) for p in proofs]
+        now = ctx.clock()
+        expires_at = ctype.expiry(claims, now)
+        allocations = ctx.statuses.choose_unprobed(
+            authority_id=tenant.authority.id, credential_issuer=tenant.credential_issuer, count=len(holders)
+        )
+        issuance_id = "n" + b64url_encode(secrets.token_bytes(12))
+        spent = replace(grant, spent=True, notification_id=issuance_id).to_json()
+        for attempt in range(_DELIVERY_ATTEMPTS):
+            credentials = self._sign(
+                tenant, type_id, claims, holders, [a.status_claim() for a in allocations], expires_at=expires_at
+            )
+            ids = [new_credential_id() for _ in allocations]
+            rows, list_count = ctx.statuses.entry_rows(
+                allocations,
+                ids,
+                authority_id=tenant.authority.id,
+                type_id=type_id,
+                offer_id=grant.offer_id,
+                holder_thumbprints=[h.thumbprint for h in holders],
+                expires_at=expires_at,
+                issuance_id=issuance_id,
+                subject_pseudonym=pseudonym,
+            )
+            store_now = fast.store_now()
+            try:
+                counts = fast.deliver(
+                    jti=None if jti is None else (DPOP_JTI_NS, jti[0], store_now + jti[1]),
+                    nonce=(C_NONCE_NS, nonce, store_now + nonce_ttl),
+                    offer_id=grant.offer_id,
+                    entries=rows,
+                    list_count=list_count,
+                    issuance={"id": issuance_id, "authority_id": tenant.authority.id, "type_id": type_id},
+                    token=(TOKEN_NS, token_key, json.dumps(spent), store_now + ctx.settings.access_token_ttl),
+                    audit=ctx.audit.outbox_row(
+                        actor="wallet",
+                        authority=tenant.authority.slug,
+                        action="credential.issue",
+                        subjects=[
+                            f"offer:{grant.offer_id}",
+                            f"issuance:{issuance_id}",
+                            *(f"credential:{i}" for i in ids),
+                        ],
+                    ),
+                    now=ctx.storage.now(),
+                    store_now=store_now,
+                )
+            except IntegrityError as error:
+                constraint = getattr(getattr(error.orig, "diag", None), "constraint_name", None)
+                if constraint != STATUS_INDEX_CONSTRAINT or attempt == _DELIVERY_ATTEMPTS - 1:
+                    raise
+                # A status index was taken meanwhile: nothing was recorded. Choose again, asking the database.
+                allocations = ctx.statuses.choose(
+                    authority_id=tenant.authority.id, credential_issuer=tenant.credential_issuer, count=len(holders)
+                )
+                continue
+            if not counts.jti:
+                raise ctx.dpop.replayed()
+            if not counts.nonce:
+                raise ctx.c_nonces.used()
+            if not counts.offer:
+                raise CredentialRequestDenied(
+                    "the credential for this offer was already delivered, or the offer expired", reason="offer_closed"
+                )
+            ctx.audit.recorded.set()
+            return CredentialResponse(credentials, notification_id=issuance_id)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     @staticmethod
     def _configuration(tenant: Tenant, grant: AccessGrant, request: CredentialRequest) -> tuple[str, CredentialType]:
@@ -263,6 +424,14 @@ class CredentialEndpoint:
         self, tenant: Tenant, grant: AccessGrant, request: CredentialRequest, store: EphemeralStore
     ) -> list[Holder]:
         """Step 3: the key proofs, each for a distinct key, and their ``c_nonce`` values consumed (in ``store``)."""
+        proofs = self._key_proofs(tenant, grant, request)
+        self.context.c_nonces.consume(
+            {p.nonce for p in proofs if p.nonce is not None}, tenant.authority.id, store=store
+        )
+        return [Holder.of(p) for p in proofs]
+
+    def _key_proofs(self, tenant: Tenant, grant: AccessGrant, request: CredentialRequest) -> list[VerifiedKeyProof]:
+        """Step 3 without the ``c_nonce`` values: the key proofs verified, each for a distinct key."""
         ctx = self.context
         # §8.2: proofs "MUST be present if the proof_types_supported parameter is present" (always, here).
         if request.proof_type is None:
@@ -287,8 +456,7 @@ class CredentialEndpoint:
             for proof in request.proofs
         ]
         check_distinct_keys(proofs)
-        ctx.c_nonces.consume({p.nonce for p in proofs if p.nonce is not None}, tenant.authority.id, store=store)
-        return [Holder.of(p) for p in proofs]
+        return proofs
 
     def _deliver_now(
         self,

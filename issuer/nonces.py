@@ -87,23 +87,34 @@ class CNonces:
         (``SqlEphemeralStore.bound``): the nonce is used when that transaction commits (of concurrent requests with
         one nonce exactly one succeeds)."""
         source = self._store if store is None else store
-        now = self._clock()
         for nonce in sorted(nonces):
-            issued = self._issued_at(nonce, authority_id)
-            if issued is None:
-                raise InvalidNonce(
-                    "the c_nonce was not issued by this credential issuer; fetch one from the nonce endpoint",
-                    reason="unknown_c_nonce",
-                )
-            if issued > now + _C_NONCE_FUTURE or now - issued > self.ttl:
-                raise InvalidNonce(
-                    "the c_nonce has expired; fetch a new one from the nonce endpoint", reason="expired_c_nonce"
-                )
-            remaining = issued + self.ttl - now + _C_NONCE_FUTURE
-            if not source.remember_once(C_NONCE_NS, nonce, max(1.0, remaining)):
-                raise InvalidNonce(
-                    "the c_nonce was used already; fetch a new one from the nonce endpoint", reason="used_c_nonce"
-                )
+            if not source.remember_once(C_NONCE_NS, nonce, self.check(nonce, authority_id)):
+                raise self.used()
+
+    def check(self, nonce: str, authority_id: int) -> float:
+        """Everything :meth:`consume` checks but single use: ``invalid_nonce`` when ``nonce`` was not issued here
+        for this authority or has expired; else the seconds it must be remembered once used (until it would have
+        expired, plus the clock tolerance). The caller records it (:data:`C_NONCE_NS`) and refuses it with
+        :meth:`used` when it was recorded before."""
+        now = self._clock()
+        issued = self._issued_at(nonce, authority_id)
+        if issued is None:
+            raise InvalidNonce(
+                "the c_nonce was not issued by this credential issuer; fetch one from the nonce endpoint",
+                reason="unknown_c_nonce",
+            )
+        if issued > now + _C_NONCE_FUTURE or now - issued > self.ttl:
+            raise InvalidNonce(
+                "the c_nonce has expired; fetch a new one from the nonce endpoint", reason="expired_c_nonce"
+            )
+        return max(1.0, issued + self.ttl - now + _C_NONCE_FUTURE)
+
+    @staticmethod
+    def used() -> InvalidNonce:
+        """The error for a ``c_nonce`` that was used before (§8.3.1.2)."""
+        return InvalidNonce(
+            "the c_nonce was used already; fetch a new one from the nonce endpoint", reason="used_c_nonce"
+        )
 
 
 class DpopNonces:
@@ -159,9 +170,11 @@ class DpopCheck:
         access_token: str | None = None,
         jkt: str | None = None,
         store: EphemeralStore | None = None,
+        record_jti: bool = True,
     ) -> DpopProof:
         """``store``: where the ``jti`` is remembered when not :attr:`store` — the same store inside the caller's
-        transaction (``SqlEphemeralStore.bound``)."""
+        transaction (``SqlEphemeralStore.bound``). ``record_jti=False``: every check but the ``jti`` replay; the
+        caller records :meth:`jti_entry` before it accepts the proof (and refuses a replay with :meth:`replayed`)."""
         # §4.3 point 1: "there is not more than one DPoP HTTP request header field".
         if len(header_values) != 1:
             raise InvalidDpopProof("exactly one DPoP header is required", reason="dpop_header_count")
@@ -177,9 +190,18 @@ class DpopCheck:
             algorithms=self.algorithms,
         )
         self.nonces.check(proof.nonce)
-        # §11.1: "the server MUST NOT accept a DPoP proof whose jti it has seen before" (within its window); the key
-        # thumbprint is part of the key so one client cannot block another's jti values.
-        jti_store = self.store if store is None else store
-        if not jti_store.remember_once(DPOP_JTI_NS, f"{proof.jkt}:{proof.jti}", self.max_age + 2 * self.skew):
-            raise InvalidDpopProof("the DPoP proof was used before (jti replay)", reason="dpop_replay")
+        if record_jti:
+            jti_store = self.store if store is None else store
+            if not jti_store.remember_once(DPOP_JTI_NS, *self.jti_entry(proof)):
+                raise self.replayed()
         return proof
+
+    def jti_entry(self, proof: DpopProof) -> tuple[str, float]:
+        """§11.1: "the server MUST NOT accept a DPoP proof whose jti it has seen before" (within its window): the
+        key under :data:`DPOP_JTI_NS` and for how long it is remembered. The key thumbprint is part of the key so one
+        client cannot block another's ``jti`` values."""
+        return f"{proof.jkt}:{proof.jti}", self.max_age + 2 * self.skew
+
+    @staticmethod
+    def replayed() -> InvalidDpopProof:
+        return InvalidDpopProof("the DPoP proof was used before (jti replay)", reason="dpop_replay")

@@ -41,6 +41,9 @@ _ATTEMPTS = 5
 #: Status entries a process reserves on a list at once (counted in ``status_list.allocated`` in one short transaction),
 #: so issuances do not each update the list's row: that row would serialise every issuance's commit.
 RESERVATION_BLOCK = 64
+#: A block's list counts as sparse while at most this share of its indexes is allocated (with the block): an index
+#: chosen at random is then free with probability >= 7/8 and :meth:`StatusAllocator.choose_unprobed` skips asking.
+SPARSE_SHARE = 1 / 8
 #: Bits per status entry: VALID 0, INVALID 1, SUSPENDED 2 (draft-ietf-oauth-status-list §7.1).
 BITS = 2
 
@@ -113,8 +116,9 @@ class StatusAllocator:
         self._capacity = max(1, int(size * fill))
         self._clock = clock
         self._rng: IndexSource = rng or _Secrets()
-        #: Per authority: ``(list id, uri, entries left)`` of this process's reserved block.
-        self._blocks: dict[int, tuple[int, str, int]] = {}
+        #: Per authority: ``(list id, uri, entries left, sparse)`` of this process's reserved block; ``sparse``: the
+        #: list had at most :data:`SPARSE_SHARE` of its size allocated with this block (:meth:`choose_unprobed`).
+        self._blocks: dict[int, tuple[int, str, int, bool]] = {}
         self._blocks_lock = threading.Lock()
         #: Entries reserved per block: :data:`RESERVATION_BLOCK`, fewer on small lists (at most 1/64 of a list's
         #: capacity, so a list is shared by processes as before; 1 on the tiny lists of tests: no reservation then).
@@ -157,9 +161,11 @@ class StatusAllocator:
                                 sl.c.id == list_id, sa.or_(sl.c.allocated + size <= sl.c.capacity, sl.c.allocated == 0)
                             )
                             .values(allocated=sl.c.allocated + size)
-                        ).rowcount
-                    if counted == 1:
-                        self._blocks[authority_id] = (list_id, uri, size)
+                            .returning(sl.c.allocated)
+                        ).first()
+                    if counted is not None:
+                        sparse = int(counted[0]) <= self._size * SPARSE_SHARE
+                        self._blocks[authority_id] = (list_id, uri, size, sparse)
                         return
                 except IntegrityError:
                     # Another instance created the same new list at the same moment: use theirs.
@@ -200,7 +206,7 @@ class StatusAllocator:
             with self._blocks_lock:
                 block = self._blocks.get(authority_id)
                 if block is not None and block[2] >= count:
-                    self._blocks[authority_id] = (block[0], block[1], block[2] - count)
+                    self._blocks[authority_id] = (block[0], block[1], block[2] - count, block[3])
                 else:
                     block = None
             if block is not None:
@@ -209,6 +215,61 @@ class StatusAllocator:
         if current is None:  # full or missing: a new list
             current = self._new_list(conn, authority_id, credential_issuer, count)
         return self._pick(conn, *current, count)
+
+    def choose_unprobed(self, *, authority_id: int, credential_issuer: str, count: int) -> list[StatusAllocation]:
+        """:meth:`choose` without asking the database whether the indexes are free, while this process's block is
+        on a sparse list (at most :data:`SPARSE_SHARE` of its indexes allocated, so a random index is taken with at
+        most that probability): the caller records them with a plain ``INSERT`` whose unique constraint refuses a
+        taken index (nothing recorded) and then chooses again with :meth:`choose`. Otherwise :meth:`choose`. Call
+        :meth:`prepare` first."""
+        if self._block > 1:
+            with self._blocks_lock:
+                block = self._blocks.get(authority_id)
+                if block is not None and block[3] and block[2] >= count:
+                    self._blocks[authority_id] = (block[0], block[1], block[2] - count, block[3])
+                else:
+                    block = None
+            if block is not None:
+                indexes: list[int] = []
+                while len(indexes) < count:
+                    idx = self._rng.randbelow(self._size)
+                    if idx not in indexes:
+                        indexes.append(idx)
+                return [StatusAllocation(idx=i, uri=block[1], list_id=block[0], reserved=True) for i in indexes]
+        return self.choose(authority_id=authority_id, credential_issuer=credential_issuer, count=count)
+
+    def entry_rows(
+        self,
+        allocations: Sequence[StatusAllocation],
+        ids: Sequence[str],
+        *,
+        authority_id: int,
+        type_id: str,
+        offer_id: str | None,
+        holder_thumbprints: Sequence[str],
+        expires_at: float | None,
+        issuance_id: str | None,
+        subject_pseudonym: str | None,
+    ) -> tuple[list[dict[str, object]], tuple[int, int] | None]:
+        """The rows :meth:`try_record` inserts (for a caller that inserts them in a statement of its own), and
+        ``(list id, entries)`` to add to the list's ``allocated`` count for those not counted with a reserved block
+        (``None`` when all were). The allocations are all on one list (:meth:`choose`)."""
+        rows = self._rows(
+            allocations,
+            ids,
+            authority_id=authority_id,
+            type_id=type_id,
+            offer_id=offer_id,
+            holder_thumbprints=holder_thumbprints,
+            expires_at=expires_at,
+            issuance_id=issuance_id,
+            subject_pseudonym=subject_pseudonym,
+        )
+        lists = {a.list_id for a in allocations}
+        if len(lists) > 1:  # pragma: no cover - choose picks from one list
+            raise ValueError("status allocations on more than one list")
+        unreserved = sum(1 for a in allocations if not a.reserved)
+        return rows, ((allocations[0].list_id, unreserved) if unreserved else None)
 
     def _new_list(self, conn: Connection, authority_id: int, credential_issuer: str, count: int) -> tuple[int, str]:
         """The authority's next list, created in a savepoint (when another instance created the same list at the same

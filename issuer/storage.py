@@ -200,6 +200,10 @@ class IssuerStorage:
         self._single = single_statement(engine)
         self._clock = clock
 
+    def now(self) -> float:
+        """This storage's clock (offer expiry and state change times)."""
+        return self._clock()
+
     def migrate(self) -> None:
         """Bring the schema to the newest migration (idempotent). A database already at the newest migration is
         recognised without loading Alembic (about a second of every start on a busy machine: restarts after a crash

@@ -14,25 +14,31 @@ Order of the checks, and why:
 5. ``authorization_details`` may only name offered configurations (RFC 9396 §5, ``invalid_authorization_details``).
 6. The code is consumed atomically (``take``): of any number of concurrent requests exactly one gets a token.
 
-With the short-lived state in the issuer's own database, 1.-6. (the DPoP ``jti``, the code, the attempt count), the
-offer's ``redeemed`` and the stored token are one transaction (``IssuerContext.request_state``: one commit; a
-protocol error keeps what was done before it).
+With the short-lived state in the issuer's own PostgreSQL database, the request is two statements
+(:mod:`issuer.pg_requests`): the DPoP ``jti`` recorded with the code's read, and — after the checks — the code taken,
+the offer ``redeemed``, its document deleted and the token stored (a counted tx-code attempt is a statement of its
+own). Elsewhere each step commits on its own; the request transaction (``IssuerContext.request_state``: a protocol
+error keeps what was done before it) remains for a context without those statements.
 """
 
 from __future__ import annotations
 
 import hmac
+import json
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from infra.ephemeral import EphemeralStore
 from issuer.context import IssuerContext, Tenant, digest_key
+from issuer.nonces import DPOP_JTI_NS
 from issuer.offers import CODE_NS, OFFER_DOC_NS, TX_ATTEMPTS_NS, tx_code_mac
+from issuer.pg_requests import PgRequests
 from ssi.encoding import b64url_encode
-from ssi.errors import InvalidAuthorizationDetails, InvalidDpopProof, InvalidGrant, Oid4vciError
+from ssi.errors import InvalidAuthorizationDetails, InvalidDpopProof, InvalidGrant, Oid4vciError, SsiError
 from ssi.oid4vci import (
     TOKEN_TYPE_BEARER,
     TOKEN_TYPE_DPOP,
@@ -95,6 +101,13 @@ class AccessGrant:
         )
 
 
+class _Unread:
+    """The default of ``TokenEndpoint._exchange``'s ``entry``: the code was not read by the caller."""
+
+
+_UNREAD = _Unread()
+
+
 class TokenEndpoint:
     def __init__(self, context: IssuerContext) -> None:
         self.context = context
@@ -103,12 +116,48 @@ class TokenEndpoint:
         self, tenant: Tenant, form: Iterable[tuple[str, str]], *, dpop_headers: list[str], url: str
     ) -> TokenResponse:
         ctx = self.context
+        fast = ctx.pg_requests()
+        if fast is not None:
+            return self._exchange_pg(fast, tenant, form, dpop_headers=dpop_headers, url=url)
         with ctx.request_state() as (store, conn):  # 1.-6. and the token: one transaction on the SQL store
             jkt: str | None = None
             if dpop_headers:  # 1.
                 jkt = ctx.dpop.verify(dpop_headers, method="POST", url=url, store=store).jkt
             request = parse_token_request(form)  # 2.
             return self._exchange(tenant, request, jkt, store, conn)
+
+    def _exchange_pg(
+        self, fast: PgRequests, tenant: Tenant, form: Iterable[tuple[str, str]], *, dpop_headers: list[str], url: str
+    ) -> TokenResponse:
+        """:meth:`exchange` on PostgreSQL (:mod:`issuer.pg_requests`): the ``jti`` recorded and the code read in one
+        statement, the code taken, the offer redeemed and the token stored in another; each commits on its own. The
+        order of the checks and what a refused request leaves behind are those of the one-transaction path: a
+        refused request's ``jti`` stays recorded, a counted attempt stays counted, the code is taken only by the
+        request that gets the token."""
+        ctx = self.context
+        store = ctx.store
+        jkt: str | None = None
+        jti: tuple[str, str, float] | None = None
+        if dpop_headers:  # 1. (the jti is recorded with the code's read, below)
+            proof = ctx.dpop.verify(dpop_headers, method="POST", url=url, record_jti=False)
+            jkt = proof.jkt
+            key, ttl = ctx.dpop.jti_entry(proof)
+            jti = (DPOP_JTI_NS, key, fast.store_now() + ttl)
+        try:
+            request = parse_token_request(form)  # 2.
+        except SsiError:
+            if jti is not None and not store.remember_once(DPOP_JTI_NS, jti[1], jti[2] - fast.store_now()):
+                raise ctx.dpop.replayed() from None
+            raise
+        code_key = digest_key(request.pre_authorized_code)
+        if jti is None:
+            entry = store.get(CODE_NS, code_key)  # 3.
+        else:
+            fresh, value = fast.jti_and_code(jti=jti, code=(CODE_NS, code_key), store_now=fast.store_now())
+            if not fresh:
+                raise ctx.dpop.replayed()
+            entry = None if value is None else dict(json.loads(value))
+        return self._exchange(tenant, request, jkt, store, None, entry=entry, code_key=code_key, fast=fast)
 
     def _exchange(
         self,
@@ -117,10 +166,15 @@ class TokenEndpoint:
         jkt: str | None,
         store: EphemeralStore,
         conn: Connection | None,
+        *,
+        entry: dict[str, Any] | _Unread | None = _UNREAD,
+        code_key: str | None = None,
+        fast: PgRequests | None = None,
     ) -> TokenResponse:
         ctx = self.context
-        code_key = digest_key(request.pre_authorized_code)
-        entry = store.get(CODE_NS, code_key)  # 3.
+        if isinstance(entry, _Unread) or code_key is None:
+            code_key = digest_key(request.pre_authorized_code)
+            entry = store.get(CODE_NS, code_key)  # 3.
         if entry is None or entry.get("a") != tenant.authority.id:
             raise InvalidGrant("the pre-authorized code is wrong, used or expired", reason="unknown_code")
         offer_id: str = entry["o"]
@@ -144,11 +198,6 @@ class TokenEndpoint:
             identifier = f"{detail.credential_configuration_id}-{b64url_encode(secrets.token_bytes(6))}"
             identifiers[identifier] = detail.credential_configuration_id
             details.append((detail, [identifier]))
-        if store.take(CODE_NS, code_key) is None:  # 6.
-            raise InvalidGrant("the pre-authorized code is wrong, used or expired", reason="code_used")
-        if not ctx.storage.redeem_offer(offer_id, conn=conn):
-            raise InvalidGrant("the offer has expired or was withdrawn", reason="offer_closed")
-        store.delete(OFFER_DOC_NS, offer_id)
         token = b64url_encode(secrets.token_bytes(32))
         grant = AccessGrant(
             offer_id=offer_id,
@@ -159,7 +208,27 @@ class TokenEndpoint:
             client_id=request.client_id,
         )
         ttl = ctx.settings.access_token_ttl
-        store.put(TOKEN_NS, digest_key(token), grant.to_json(), ttl)
+        if fast is not None:  # 6. and the token in one statement
+            store_now = fast.store_now()
+            taken, redeemed = fast.redeem(
+                code=(CODE_NS, code_key),
+                offer_id=offer_id,
+                doc_ns=OFFER_DOC_NS,
+                token=(TOKEN_NS, digest_key(token), json.dumps(grant.to_json()), store_now + ttl),
+                now=ctx.storage.now(),
+                store_now=store_now,
+            )
+            if not taken:
+                raise InvalidGrant("the pre-authorized code is wrong, used or expired", reason="code_used")
+            if not redeemed:
+                raise InvalidGrant("the offer has expired or was withdrawn", reason="offer_closed")
+        else:
+            if store.take(CODE_NS, code_key) is None:  # 6.
+                raise InvalidGrant("the pre-authorized code is wrong, used or expired", reason="code_used")
+            if not ctx.storage.redeem_offer(offer_id, conn=conn):
+                raise InvalidGrant("the offer has expired or was withdrawn", reason="offer_closed")
+            store.delete(OFFER_DOC_NS, offer_id)
+            store.put(TOKEN_NS, digest_key(token), grant.to_json(), ttl)
         return TokenResponse(
             access_token=token,
             expires_in=int(ttl),

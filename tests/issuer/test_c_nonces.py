@@ -184,15 +184,15 @@ def test_nonce_kept_usable_when_the_request_fails_postgresql(
     token = wallet.token(offer, offer.tx_code)
     body = {"credential_configuration_id": "bewohnerparkausweis", "proofs": {"jwt": wallet.proofs([holder], nonce)}}
     endpoint = pg_issuer.credentials
-    real = endpoint._deliver_now
+    real = endpoint._sign  # signing precedes the recording on both paths (issuer.pg_requests, request transaction)
 
     def broken(*args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError("database went away")
+        raise RuntimeError("signing key went away")
 
-    monkeypatch.setattr(endpoint, "_deliver_now", broken)
+    monkeypatch.setattr(endpoint, "_sign", broken)
     with pytest.raises(RuntimeError):
         wallet.credential(token, body)
-    monkeypatch.setattr(endpoint, "_deliver_now", real)
+    monkeypatch.setattr(endpoint, "_sign", real)
     assert wallet.credential(token, body).credentials
     second = wallet.offer()
     with pytest.raises(InvalidNonce):  # now it is used

@@ -26,6 +26,9 @@ from ssi.keys import SoftwareSigner
 @pytest.fixture
 def issuer(tmp_path: Path, clock: FrozenClock, postgres_url: str) -> Iterator[Issuer]:
     built = make_issuer(tmp_path, clock=clock, database_url=postgres_url)
+    # The request transaction itself (deferral and bbs-2023 use it; the token and credential requests go through
+    # issuer.pg_requests on PostgreSQL, tested in test_pg_request_statements on both paths).
+    built.context._pg_requests.append(None)
     yield built
     built.context.storage.engine.dispose()
 
