@@ -101,3 +101,31 @@ class InProcessWallet:
 
     def request_body(self, holders: Sequence[SoftwareSigner], type_id: str = "bewohnerparkausweis") -> dict[str, Any]:
         return {"credential_configuration_id": type_id, "proofs": {"jwt": self.proofs(holders)}}
+
+
+def race_credential_requests(wallet: InProcessWallet, issuer: Issuer, requests: int = 20) -> None:
+    """``requests`` credential requests with one access token at once, each with its own key proof and DPoP proof:
+    exactly one delivers (the others are refused as ``credential_request_denied`` or ``invalid_token``), and the
+    offer is delivered with one credential."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ssi.errors import SsiError
+
+    offer = wallet.offer()
+    token = wallet.token(offer, offer.tx_code)
+    bodies = [wallet.request_body([SoftwareSigner.generate()]) for _ in range(requests)]
+    proofs = [wallet.dpop(wallet.tenant.credential_endpoint, token=token.access_token) for _ in bodies]
+
+    def attempt(args: tuple[dict[str, Any], list[str]]) -> str:
+        try:
+            wallet.credential(token, args[0], dpop_headers=args[1])
+            return "ok"
+        except SsiError as exc:
+            return exc.code
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        outcomes = list(pool.map(attempt, zip(bodies, proofs, strict=True)))
+    assert outcomes.count("ok") == 1
+    assert set(outcomes) - {"ok"} <= {"credential_request_denied", "invalid_token"}
+    record = issuer.context.storage.offer(offer.offer_id)
+    assert record is not None and record.state == "delivered" and record.credentials_issued == 1
