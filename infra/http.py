@@ -21,6 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ssi.encoding import json_loads
@@ -30,6 +31,7 @@ __all__ = [
     "STATUS_BY_CODE",
     "MetricsMiddleware",
     "OAuthHTTPError",
+    "PlainRoute",
     "RequestLimitsMiddleware",
     "SecurityHeadersMiddleware",
     "configure_json_logging",
@@ -137,6 +139,19 @@ async def _send_json(send: Send, status: int, body: dict[str, str]) -> None:
         }
     )
     await send({"type": "http.response.body", "body": payload})
+
+
+class PlainRoute(Route):
+    """A Starlette route for a hot endpoint (``endpoint(request) -> Response``), without FastAPI's parameter and
+    dependency machinery, that names itself in the scope (``scope["route"]``) as FastAPI's routes do: the metrics
+    middleware labels requests with the matched route's template. The app's middlewares and exception handlers apply
+    as for every route; the endpoint reads its path parameters from ``request.path_params`` and checks them itself."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child_scope = super().matches(scope)
+        if match is not Match.NONE:
+            child_scope["route"] = self
+        return match, child_scope
 
 
 class RequestLimitsMiddleware:

@@ -20,11 +20,13 @@ from __future__ import annotations
 import contextlib
 import gzip
 import logging
+import re
 import socket
 from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CollectorRegistry
 from starlette.concurrency import run_in_threadpool
@@ -34,6 +36,7 @@ from infra.http import (
     STATUS_BY_CODE,
     MetricsMiddleware,
     OAuthHTTPError,
+    PlainRoute,
     RequestLimitsMiddleware,
     SecurityHeadersMiddleware,
     install_error_handlers,
@@ -59,7 +62,8 @@ __all__ = ["create_app", "loopback_issuer"]
 
 log = logging.getLogger("govssi.issuer.http")
 
-Slug = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{1,39}$", description="The authority (tenant).")]
+_SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{1,39}$"
+Slug = Annotated[str, Path(pattern=_SLUG_PATTERN, description="The authority (tenant).")]
 TypeId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{1,63}$", description="A credential type id.")]
 OfferId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="An offer id.")]
 CredentialId = Annotated[str, Path(pattern=r"^c[A-Za-z0-9_-]{1,31}$", description="A credential id.")]
@@ -96,6 +100,28 @@ _NO_STORE = {"Cache-Control": "no-store"}
 
 def _ascii(exc: SsiError) -> str:
     return error_description(exc.description)
+
+
+_SLUG = re.compile(_SLUG_PATTERN[1:-1])
+
+
+def _path_slug(request: Request) -> str:
+    """The ``slug`` path parameter of a plain route, refused as FastAPI refuses a :data:`Slug` that does not match
+    its pattern (a validation error: ``400 invalid_request`` naming ``path.slug``)."""
+    slug: str = request.path_params["slug"]
+    if _SLUG.fullmatch(slug) is None:  # fullmatch: "$" in Python's re would also accept a trailing newline
+        raise RequestValidationError(
+            [
+                {
+                    "type": "string_pattern_mismatch",
+                    "loc": ("path", "slug"),
+                    "msg": f"String should match pattern '{_SLUG_PATTERN}'",
+                    "input": slug,
+                    "ctx": {"pattern": _SLUG_PATTERN},
+                }
+            ]
+        )
+    return slug
 
 
 def create_app(settings: IssuerSettings, *, issuer: Issuer | None = None, **dependencies: Any) -> FastAPI:
@@ -138,11 +164,15 @@ def create_app(settings: IssuerSettings, *, issuer: Issuer | None = None, **depe
         return {"DPoP-Nonce": ctx.dpop_nonces.issue(), **_NO_STORE}
 
     # -- the hot path first: every credential is a token, a nonce and a credential request (Starlette tries the
-    # routes in order; these no longer wait behind a dozen others' path matches)
+    # routes in order; these no longer wait behind a dozen others' path matches). They are served as plain Starlette
+    # routes (infra.http.PlainRoute): FastAPI's parameter and dependency machinery cost more CPU than the token and
+    # nonce handlers' own Python (bench/README.md, issuer, sixth pass). Same middlewares and exception handlers as
+    # every route; the FastAPI declarations below them describe them in the OpenAPI document and are never matched.
+    # The PID provider's literal routes for its authority (mounted above) still come first.
 
-    @app.post("/issuers/{slug}/token", tags=["oid4vci"], openapi_extra=_FORM_BODY)
-    async def token(slug: Slug, request: Request) -> JSONResponse:
+    async def token_endpoint(request: Request) -> JSONResponse:
         """Token Endpoint (OpenID4VCI §6): Pre-Authorized Code grant, DPoP-bound access tokens."""
+        slug = _path_slug(request)
         tenant = ctx.tenant(slug)
         if service.token_limiter is not None:
             client = request.client.host if request.client is not None else "unknown"
@@ -166,17 +196,15 @@ def create_app(settings: IssuerSettings, *, issuer: Issuer | None = None, **depe
             raise OAuthHTTPError(exc.code, _ascii(exc), status=status, headers=fresh_nonce()) from None
         return JSONResponse(response.to_json(), headers=fresh_nonce())
 
-    @app.post("/issuers/{slug}/nonce", tags=["oid4vci"])
-    async def nonce(slug: Slug) -> JSONResponse:
+    async def nonce_endpoint(request: Request) -> JSONResponse:
         """Nonce Endpoint (OpenID4VCI §7): a fresh ``c_nonce``, uncacheable, with a DPoP nonce (§7.2). Computed
         (``CNonces``: nothing stored), so answered on the event loop without a thread hand-off."""
-        tenant = ctx.tenant(slug)
+        tenant = ctx.tenant(_path_slug(request))
         return JSONResponse(nonce_response(ctx.c_nonces.issue(tenant.authority.id)), headers=fresh_nonce())
 
-    @app.post("/issuers/{slug}/credential", tags=["oid4vci"], openapi_extra=_JSON_BODY)
-    async def credential(slug: Slug, request: Request) -> JSONResponse:
+    async def credential_endpoint(request: Request) -> JSONResponse:
         """Credential Endpoint (OpenID4VCI §8): one credential per key proof (batch issuance)."""
-        tenant = ctx.tenant(slug)
+        tenant = ctx.tenant(_path_slug(request))
         authorization = request.headers.get("authorization")
         try:
             body = await read_json(request, max_bytes=settings.max_body_bytes)
@@ -193,6 +221,30 @@ def create_app(settings: IssuerSettings, *, issuer: Issuer | None = None, **depe
         except SsiError as exc:
             raise _resource_error(exc, authorization, fresh_nonce(), settings.proof_algorithms) from None
         return _credential_answer(response, fresh_nonce())
+
+    app.router.routes.extend(
+        [
+            PlainRoute("/issuers/{slug}/token", token_endpoint, methods=["POST"]),
+            PlainRoute("/issuers/{slug}/nonce", nonce_endpoint, methods=["POST"]),
+            PlainRoute("/issuers/{slug}/credential", credential_endpoint, methods=["POST"]),
+        ]
+    )
+
+    @app.post("/issuers/{slug}/token", tags=["oid4vci"], openapi_extra=_FORM_BODY)
+    async def token(slug: Slug, request: Request) -> JSONResponse:
+        """Token Endpoint (OpenID4VCI §6): Pre-Authorized Code grant, DPoP-bound access tokens."""
+        return await token_endpoint(request)  # pragma: no cover - the plain route above answers
+
+    @app.post("/issuers/{slug}/nonce", tags=["oid4vci"])
+    async def nonce(slug: Slug, request: Request) -> JSONResponse:
+        """Nonce Endpoint (OpenID4VCI §7): a fresh ``c_nonce``, uncacheable, with a DPoP nonce (§7.2). Computed
+        (``CNonces``: nothing stored), so answered on the event loop without a thread hand-off."""
+        return await nonce_endpoint(request)  # pragma: no cover - the plain route above answers
+
+    @app.post("/issuers/{slug}/credential", tags=["oid4vci"], openapi_extra=_JSON_BODY)
+    async def credential(slug: Slug, request: Request) -> JSONResponse:
+        """Credential Endpoint (OpenID4VCI §8): one credential per key proof (batch issuance)."""
+        return await credential_endpoint(request)  # pragma: no cover - the plain route above answers
 
     # -- metadata (public) ---------------------------------------------------------------------------------------
 

@@ -34,13 +34,12 @@ from fastapi.templating import Jinja2Templates
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
-from starlette.routing import Match, Route
-from starlette.types import Scope
 
 from infra.ephemeral import EphemeralStore
 from infra.http import (
     MetricsMiddleware,
     OAuthHTTPError,
+    PlainRoute,
     RequestLimitsMiddleware,
     SecurityHeadersMiddleware,
     install_error_handlers,
@@ -92,17 +91,6 @@ def _check_redirect(uri: str | None, dev_allow_http: bool) -> None:
         or not (parts.scheme == "https" or (dev_allow_http and loopback and parts.scheme == "http"))
     ):
         raise OAuthHTTPError("invalid_request", "redirect_uri must be an absolute https URL without fragment")
-
-
-class _PlainRoute(Route):
-    """A Starlette route that names itself in the scope (``scope["route"]``) as FastAPI's routes do: the metrics
-    middleware labels requests with the matched route's template."""
-
-    def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        match, child_scope = super().matches(scope)
-        if match is not Match.NONE:
-            child_scope["route"] = self
-        return match, child_scope
 
 
 def create_app(
@@ -177,7 +165,7 @@ def create_app(
     # (solve_dependencies, request_params_to_args) cost each verification about 0.05 ms of CPU for one path
     # parameter (bench/README.md, verifier, fourth pass). The middlewares and exception handlers are the app's, as
     # for every route. The FastAPI declaration below describes it in the OpenAPI document; it is never matched.
-    app.router.routes.insert(0, _PlainRoute("/response/{state}", response_uri_endpoint, methods=["POST"]))
+    app.router.routes.insert(0, PlainRoute("/response/{state}", response_uri_endpoint, methods=["POST"]))
 
     @app.post("/response/{state}", tags=["wallet"])
     async def response_uri(state: str, request: Request) -> JSONResponse:
