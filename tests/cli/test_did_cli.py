@@ -12,6 +12,7 @@ from typing import Any
 
 import base58
 import pytest
+from cli_support import cli_failure as _failure
 
 from ssi.did import DidDocument, did_jwk_from_public_key, did_key_from_public_key
 from ssi.encoding import b64url_encode, json_dumps
@@ -24,16 +25,6 @@ def _ok(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     out: dict[str, Any] = json.loads(result.stdout)
-    return out
-
-
-def _failure(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
-    assert result.returncode == 1, result
-    out: dict[str, Any] = json.loads(result.stdout)
-    assert set(out) == {"error", "error_description"}
-    assert result.stderr.startswith("govssi: ")
-    assert len(result.stderr.strip().splitlines()) == 1
-    assert "Traceback" not in result.stderr
     return out
 
 
