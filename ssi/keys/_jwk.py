@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -40,11 +40,36 @@ PublicKeyType = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
 PrivateKeyType = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 
 
+#: ``ecdsa_der``'s octets before R and between R and S when neither has a leading zero octet, by the high bits of R's
+#: and S's first octets (``[r_high][s_high]``): ``30 L 02 Lr [00]`` and ``02 Ls [00]`` (a 0x00 before a set high bit).
+_DER_HEADS = (
+    (b"\x30\x44\x02\x20", b"\x30\x45\x02\x20"),
+    (b"\x30\x45\x02\x21\x00", b"\x30\x46\x02\x21\x00"),
+)
+_DER_MIDS = (b"\x02\x20", b"\x02\x21\x00")
+
+
 def ecdsa_der(signature: bytes) -> bytes:
     """The DER ``Ecdsa-Sig-Value`` (RFC 3279 §2.2.3: ``SEQUENCE { r INTEGER, s INTEGER }``) of a 64-octet JWS R || S,
     the bytes ``encode_dss_signature(R, S)`` returns, built without two big integers: each INTEGER is its minimal
     big-endian two's-complement octets (leading zeros dropped, one 0x00 put back before a set high bit; zero is one
-    0x00), and 4 + 33 + 33 octets of content fit DER's one-octet length (X.690 §8.1.3.4)."""
+    0x00), and 4 + 33 + 33 octets of content fit DER's one-octet length (X.690 §8.1.3.4).
+
+    When neither R nor S starts with a zero octet (all but about 1 in 128 signatures) nothing is dropped, and the
+    octets around R and S are one of four fixed layouts, taken from a table by the two high bits."""
+    if len(signature) == 2 * _EC_SIZE:
+        r0 = signature[0]
+        s0 = signature[_EC_SIZE]
+        if r0 and s0:
+            s_high = s0 >> 7
+            return b"".join(
+                (_DER_HEADS[r0 >> 7][s_high], signature[:_EC_SIZE], _DER_MIDS[s_high], signature[_EC_SIZE:])
+            )
+    return _ecdsa_der_general(signature)
+
+
+def _ecdsa_der_general(signature: bytes) -> bytes:
+    """:func:`ecdsa_der` for any R || S, leading zero octets included."""
     r = signature[:_EC_SIZE].lstrip(b"\0")
     s = signature[_EC_SIZE:].lstrip(b"\0")
     if not r or r[0] > 127:
@@ -54,11 +79,39 @@ def ecdsa_der(signature: bytes) -> bytes:
     return b"".join((bytes((0x30, len(r) + len(s) + 4, 0x02, len(r))), r, bytes((0x02, len(s))), s))
 
 
+#: The DER layouts of a signature whose R and S are 32 octets each after at most one 0x00 (all but about 1 in 128 of
+#: what OpenSSL writes), by their first four octets ``30 L 02 Lr``: (R's offset, the offset and value of the octet
+#: before R, the offset and octets of ``02 Ls [00]`` before S, the total size).
+_RAW_LAYOUTS: dict[bytes, tuple[int, int, int, int, bytes, int]] = {
+    b"\x30\x44\x02\x20": (4, 3, 0x20, 36, b"\x02\x20", 70),
+    b"\x30\x45\x02\x20": (4, 3, 0x20, 36, b"\x02\x21\x00", 71),
+    b"\x30\x45\x02\x21": (5, 4, 0x00, 37, b"\x02\x20", 71),
+    b"\x30\x46\x02\x21": (5, 4, 0x00, 37, b"\x02\x21\x00", 72),
+}
+
+
 def ecdsa_raw(der: bytes) -> bytes:
     """R || S, each 32 octets big-endian (RFC 7518 §3.4), of a DER ``Ecdsa-Sig-Value`` over a 256-bit curve as OpenSSL
     writes it: what ``decode_dss_signature`` and two ``int.to_bytes(32)`` give, read off the two INTEGERs' octets
     (``30 L 02 Lr <r> 02 Ls <s>``, one-octet lengths, at most one 0x00 before a set high bit). Anything else is refused
-    as ``decode_dss_signature`` would refuse it (``ValueError``)."""
+    as ``decode_dss_signature`` would refuse it (``ValueError``).
+
+    The four layouts with 32-octet R and S (after their 0x00, if any) are read by a table of offsets; everything else
+    takes the general parse."""
+    layout = _RAW_LAYOUTS.get(der[:4])
+    if layout is not None:
+        r_at, before_r, before_r_value, s_header_at, s_header, size = layout
+        if (
+            len(der) == size
+            and der[before_r] == before_r_value
+            and der[s_header_at : s_header_at + len(s_header)] == s_header
+        ):
+            return der[r_at : r_at + _EC_SIZE] + der[size - _EC_SIZE :]
+    return _ecdsa_raw_general(der)
+
+
+def _ecdsa_raw_general(der: bytes) -> bytes:
+    """:func:`ecdsa_raw` for every DER text (the four common layouts included)."""
     size = len(der)
     size_r = der[3] if size >= 8 else 0
     if (
@@ -160,6 +213,8 @@ _JWK_CACHE_SIZE = 256
 #: Whether a ``cryptography`` public key class is an EC key: ``isinstance`` against the ABC costs a Python-level
 #: ``__instancecheck__`` on every signature; there are only a handful of key classes.
 _IS_EC_PUBLIC_KEY: dict[type, bool] = {}
+#: The same for private key classes (``PrivateKey.sign``).
+_IS_EC_PRIVATE_KEY: dict[type, bool] = {}
 
 
 def _jwk_cache_key(jwk: dict[str, Any]) -> tuple[str, str, str, str | None, str | None] | None:
@@ -294,17 +349,17 @@ class PublicKey:
             )
         if len(signature) != 64:  # both ECDSA-256 (R || S) and Ed25519 signatures are 64 octets
             raise InvalidSignature("signature must be 64 octets")
-        key = self.key
+        key: Any = self.key  # its class decided below (without typing.cast: a call at run time)
         is_ec = _IS_EC_PUBLIC_KEY.get(type(key))
         if is_ec is None:  # the first key of its class: one ABC check, remembered for the class
             is_ec = _IS_EC_PUBLIC_KEY[type(key)] = isinstance(key, ec.EllipticCurvePublicKey)
         try:
             if is_ec:
                 # RFC 7518 §3.4: R and S as 32-octet big-endian integers, concatenated; OpenSSL takes them as DER.
-                cast(ec.EllipticCurvePublicKey, key).verify(ecdsa_der(signature), data, _ECDSA_SHA256)
+                key.verify(ecdsa_der(signature), data, _ECDSA_SHA256)
             else:
                 # RFC 8037 §3.1: Ed25519 signatures are used as they are
-                cast(ed25519.Ed25519PublicKey, key).verify(signature, data)
+                key.verify(signature, data)
         except _CryptoInvalidSignature:
             raise InvalidSignature("signature does not verify") from None
 
@@ -367,10 +422,14 @@ class PrivateKey:
 
     def sign(self, data: bytes) -> bytes:
         """JWS signature: raw R || S for ECDSA (RFC 7518 §3.4), 64 bytes for Ed25519 (RFC 8037 §3.1)."""
-        key = self._key
-        if isinstance(key, ec.EllipticCurvePrivateKey):
+        key: Any = self._key  # its class decided below (without typing.cast: a call at run time)
+        is_ec = _IS_EC_PRIVATE_KEY.get(type(key))
+        if is_ec is None:  # the first key of its class: one ABC check, remembered for the class
+            is_ec = _IS_EC_PRIVATE_KEY[type(key)] = isinstance(key, ec.EllipticCurvePrivateKey)
+        if is_ec:
             return ecdsa_raw(key.sign(data, _ECDSA_SHA256))
-        return key.sign(data)
+        signature: bytes = key.sign(data)
+        return signature
 
     @property
     def crypto_key(self) -> PrivateKeyType:

@@ -136,6 +136,19 @@ def slots_maker(cls: type[_T]) -> Callable[..., _T]:
             return made
 
         return make4
+    if len(setters) == 5:
+        t0, t1, t2, t3, t4 = setters
+
+        def make5(a: Any, b: Any, c: Any, d: Any, e: Any) -> _T:
+            made: _T = new(cls)
+            t0(made, a)
+            t1(made, b)
+            t2(made, c)
+            t3(made, d)
+            t4(made, e)
+            return made
+
+        return make5
 
     def make(*values: Any) -> _T:
         if len(values) != len(setters):

@@ -15,9 +15,10 @@ import binascii
 import os
 import secrets
 from _json import encode_basestring  # the C string encoder json.dumps uses (CPython)
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import chain
+from operator import attrgetter
 from typing import Any, Literal, Protocol
 
 from ssi.encoding import b64url_encode, json_dumps_acyclic
@@ -35,6 +36,7 @@ from ssi.sd_jwt._common import (
     format_claim_path,
     hash_function,
     make_disclosure,
+    slots_maker,
 )
 from ssi.sd_jwt._serialization import SdJwtParts, to_json
 
@@ -179,13 +181,20 @@ class IssuedSdJwt:
     @property
     def compact(self) -> str:
         """§4: ``<Issuer-signed JWT>~<Disclosure 1>~...~<Disclosure N>~``."""
-        return "~".join([self.issuer_jwt, *[d.encoded for d in self.disclosures], ""])
+        return "~".join([self.issuer_jwt, *map(_ENCODED, self.disclosures), ""])
 
     def to_json(self) -> dict[str, Any]:
         """§8 JWS JSON serialization with the Disclosures in the (first) unprotected header."""
         parts = SdJwtParts(self.issuer_jwt, tuple(d.encoded for d in self.disclosures), None, self.jws_json)
         return to_json(parts)
 
+
+#: ``IssuedSdJwt(issuer_jwt, disclosures, payload, serialization, jws_json)`` without the frozen dataclass ``__init__``.
+_make_issued: Callable[
+    [str, tuple[Disclosure, ...], dict[str, Any], Literal["compact", "json"], dict[str, Any] | None], IssuedSdJwt
+] = slots_maker(IssuedSdJwt)
+#: ``d.encoded`` of a Disclosure, as a C callable (for ``map``).
+_ENCODED: Callable[[Disclosure], str] = attrgetter("encoded")
 
 #: §9.3: "The RECOMMENDED minimum length of the randomly-generated portion of the salt is 128 bits."
 SALT_BYTES = 16
@@ -469,10 +478,4 @@ def issue_sd_jwt(
         if extra:
             raise SdJwtError("several signatures need the JSON serialization (§8.3)", reason="bad_claims")
         issuer_jwt = sign_compact(body, signer, header)
-    return IssuedSdJwt(
-        issuer_jwt=issuer_jwt,
-        disclosures=tuple(encoder.disclosures),
-        payload=payload,
-        serialization=serialization,
-        jws_json=jws_json,
-    )
+    return _make_issued(issuer_jwt, tuple(encoder.disclosures), payload, serialization, jws_json)

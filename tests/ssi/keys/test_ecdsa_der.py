@@ -64,3 +64,65 @@ def test_signatures_made_and_checked_with_the_conversions_verify(alg: str) -> No
         key.public_key.verify(alg, data, signature)
         with pytest.raises(InvalidSignature):
             key.public_key.verify(alg, data + b"!", signature)
+
+
+# R and S as 32 octets: the first octet decides the layout (zero: a leading zero octet; high bit: a 0x00 before it)
+_OCTETS32 = st.one_of(
+    st.binary(min_size=32, max_size=32),
+    st.builds(
+        lambda first, rest: bytes([first]) + rest,
+        st.sampled_from([0, 1, 0x7F, 0x80, 0xFF]),
+        st.binary(min_size=31, max_size=31),
+    ),
+    st.just(bytes(32)),
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_OCTETS32, _OCTETS32)
+def test_rfc3279_s2_2_3_der_table_layouts_equal_the_general_rule(r: bytes, s: bytes) -> None:
+    """The table of ``ecdsa_der`` (R and S without a leading zero octet) gives the octets of the general rule and of
+    ``encode_dss_signature``; ``ecdsa_raw``'s table reads them back as the general parse does."""
+    from ssi.keys._jwk import _ecdsa_der_general, _ecdsa_raw_general
+
+    raw = r + s
+    der = encode_dss_signature(int.from_bytes(r, "big"), int.from_bytes(s, "big"))
+    assert ecdsa_der(raw) == _ecdsa_der_general(raw) == der
+    assert ecdsa_raw(der) == _ecdsa_raw_general(der) == raw
+
+
+def _outcome(function: object, data: bytes) -> object:
+    try:
+        return function(data)  # type: ignore[operator]
+    except ValueError:
+        return ValueError
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.sampled_from([b"\x30\x44\x02\x20", b"\x30\x45\x02\x20", b"\x30\x45\x02\x21", b"\x30\x46\x02\x21"]),
+    st.binary(min_size=0, max_size=72),
+    st.data(),
+)
+def test_ecdsa_raw_table_refuses_and_accepts_as_the_general_parse(
+    head: bytes, tail: bytes, data: st.DataObject
+) -> None:
+    """Near-misses of the four table layouts (any octets after a table prefix, with the separators sometimes right):
+    the table path returns or refuses exactly as the general parse does."""
+    from ssi.keys._jwk import _ecdsa_raw_general
+
+    der = bytearray(head + tail)
+    if data.draw(st.booleans()) and len(der) > 40:
+        # put the INTEGER tag and a plausible length of S where the layouts expect them
+        at = data.draw(st.sampled_from([36, 37]))
+        der[at : at + 3] = data.draw(st.sampled_from([b"\x02\x20", b"\x02\x21\x00", b"\x02\x21\x01", b"\x03\x20"]))
+        der = der[: data.draw(st.integers(min_value=len(der) - 2, max_value=len(der)))]
+    assert _outcome(ecdsa_raw, bytes(der)) == _outcome(_ecdsa_raw_general, bytes(der))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(min_size=0, max_size=80))
+def test_ecdsa_der_of_any_length_is_the_general_rule(raw: bytes) -> None:
+    from ssi.keys._jwk import _ecdsa_der_general
+
+    assert _outcome(ecdsa_der, raw) == _outcome(_ecdsa_der_general, raw)

@@ -29,7 +29,7 @@ from ssi.sd_jwt import issue as issue_module
 from ssi.sd_jwt._common import digest, hash_function, make_disclosure, slots_maker
 from ssi.sd_jwt._processing import DisclosedClaim, ProcessedPayload, process_payload
 from ssi.sd_jwt._serialization import SdJwtParts, _is_compact_jws
-from ssi.sd_jwt.issue import SALT_BYTES, SYSTEM_RANDOM, _Encoder, disclosure_json, system_salts
+from ssi.sd_jwt.issue import SALT_BYTES, SYSTEM_RANDOM, IssuedSdJwt, _Encoder, disclosure_json, system_salts
 from ssi.sd_jwt.present import _line_test, _on_one_line
 from ssi.sd_jwt.verify import VerifiedSdJwt
 
@@ -159,6 +159,31 @@ def test_s4_2_3_batched_disclosures_equal_create_and_digest_one_by_one(
         assert type(made) is Disclosure and Disclosure.parse(made.encoded) == made
 
 
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.tuples(st.one_of(st.none(), _NAMES), _JSON_VALUES), min_size=1, max_size=6),
+    st.lists(st.booleans(), min_size=6, max_size=6),
+)
+def test_s4_2_3_batched_disclosures_fill_slots_between_others(
+    items: list[tuple[str | None, Any]], gaps: list[bool]
+) -> None:
+    """The slots of one batch need not be consecutive (a nested object's Disclosures are made between them): each
+    Disclosure lands in its own slot and the others stay."""
+    encoder = _Encoder("sha-256", 0, SYSTEM_RANDOM, len(items))
+    reserved = []
+    others = {}
+    for (name, value), gap in zip(items, gaps, strict=False):
+        reserved.append(encoder._reserve(name, value))
+        if gap:
+            others[len(encoder.disclosures)] = other = Disclosure.create("b3RoZXI", "other", len(others))
+            encoder.disclosures.append(other)
+    digests = encoder._disclose_all(reserved)
+    for (slot, salt, name, value), got in zip(reserved, digests, strict=True):
+        assert encoder.disclosures[slot] == Disclosure.create(salt, name, value)
+        assert got == digest(encoder.disclosures[slot].encoded, hash_function("sha-256"))
+    assert {slot: encoder.disclosures[slot] for slot in others} == others
+
+
 def test_make_disclosure_is_the_dataclass_constructor() -> None:
     made = make_disclosure("c2FsdA", None, [1, {"a": "ä"}], "WyJjMkZzZEEiLFsxLHsiYSI6IsOkIn1dXQ")
     assert made == Disclosure("c2FsdA", None, [1, {"a": "ä"}], "WyJjMkZzZEEiLFsxLHsiYSI6IsOkIn1dXQ")
@@ -258,6 +283,7 @@ def test_slots_maker_is_the_dataclass_constructor() -> None:
         (SdJwtParts, ("h.p.s", ("ZA",), None, None)),
         (VerifiedSdJwt, ({"alg": "ES256"}, {"a": 1}, (), PrivateKey.generate("ES256").public_key, None, {"x": 1})),
         (Disclosure, ("c2FsdA", None, [1], "ZW5j")),
+        (IssuedSdJwt, ("h.p.s", (disclosure,), {"a": 1}, "compact", None)),
     ]
     for cls, values in cases:
         made = slots_maker(cls)(*values)
