@@ -18,7 +18,7 @@ from _json import encode_basestring  # the C string encoder json.dumps uses (CPy
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import chain
-from operator import attrgetter
+from operator import attrgetter, is_
 from typing import Any, Literal, Protocol
 
 from ssi.encoding import b64url_encode, json_dumps_acyclic
@@ -126,8 +126,20 @@ _PATH_ITEM_TYPES = frozenset({str, int, type(None)})
 _TUPLE_TYPE = frozenset({tuple})
 
 
+#: The same compiled lists by the identity of their first path: ``id(paths[0])`` → (the paths as cached, their tree).
+#: An issuer that keeps its paths as objects (a credential type's claim paths) hands the very same tuples in again;
+#: then the entry is found by comparing objects by identity, in C, without the type test and the hashing of every path.
+#: Each entry holds its paths, so the ids of its objects cannot be reused while it is kept; emptied when full.
+_PATHS_BY_FIRST: dict[int, tuple[tuple[ClaimPath, ...], _CompiledPaths]] = {}
+
+
 def _compiled_paths(paths: list[ClaimPath]) -> _CompiledPaths:
     key = tuple(paths)
+    if key:
+        known = _PATHS_BY_FIRST.get(id(key[0]))
+        # the same objects (tuples of str, int and None, immutable) as a list whose types were tested when it was cached
+        if known is not None and len(known[0]) == len(key) and all(map(is_, known[0], key)):
+            return known[1]
     # the types of the paths and of their items, collected in C (map over the flattened items)
     if set(map(type, key)) <= _TUPLE_TYPE and set(map(type, chain.from_iterable(key))) <= _PATH_ITEM_TYPES:
         compiled = _PATHS_CACHE.get(key)
@@ -136,6 +148,10 @@ def _compiled_paths(paths: list[ClaimPath]) -> _CompiledPaths:
             if len(_PATHS_CACHE) >= _PATHS_CACHE_SIZE:
                 _PATHS_CACHE.clear()
             _PATHS_CACHE[key] = compiled
+        if key:
+            if len(_PATHS_BY_FIRST) >= _PATHS_CACHE_SIZE:
+                _PATHS_BY_FIRST.clear()
+            _PATHS_BY_FIRST[id(key[0])] = (key, compiled)
         return compiled
     return _compile_paths(paths)
 

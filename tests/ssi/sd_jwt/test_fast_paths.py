@@ -255,6 +255,41 @@ def test_compiled_paths_from_lists_are_not_cached_and_the_cache_is_bounded() -> 
         assert len(issue_module._PATHS_CACHE) <= issue_module._PATHS_CACHE_SIZE
 
 
+_SHARED_PATHS: list[Any] = [("a",), ("n", 1), ("o", "x"), ("n", None), ("n", True), ("n", 1.0), ("o",), ("n", 0)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=len(_SHARED_PATHS) - 1), max_size=5), st.booleans())
+def test_compiled_paths_by_identity_are_the_compiled_tree_of_the_list(picks: list[int], copies: bool) -> None:
+    """The lookup by the identity of the path objects gives the tree ``_compile_paths`` builds for the list (and the
+    same refusal), for lists of the same objects, of equal copies and of equal paths of other types."""
+    paths = [tuple(list(_SHARED_PATHS[i])) if copies else _SHARED_PATHS[i] for i in picks]
+    for _ in range(2):  # the second time from the caches
+        try:
+            expected: Any = issue_module._compile_paths(paths)
+        except SdJwtError as exc:
+            expected = exc.reason
+        try:
+            got: Any = issue_module._compiled_paths(paths)
+        except SdJwtError as exc:
+            got = exc.reason
+        assert got == expected
+
+
+def test_compiled_paths_by_identity_need_every_object_and_are_bounded() -> None:
+    first, second, other = ("a",), ("n", 1), ("n", 1.0)
+    compiled = issue_module._compiled_paths([first, second])
+    assert issue_module._PATHS_BY_FIRST[id(first)] == ((first, second), compiled)
+    assert issue_module._compiled_paths([first, second]) is compiled
+    assert issue_module._compiled_paths([first]) is not compiled  # the same first object, fewer paths
+    assert issue_module._compiled_paths([first, second, ("o", "x")]).tree != compiled.tree
+    with pytest.raises(SdJwtError):  # an equal path of another type after the same first object: refused as always
+        issue_module._compiled_paths([first, other])
+    for i in range(issue_module._PATHS_CACHE_SIZE + 5):
+        issue_module._compiled_paths([(f"c{i}",)])
+        assert len(issue_module._PATHS_BY_FIRST) <= issue_module._PATHS_CACHE_SIZE
+
+
 # --- the third pass: frozen results without __init__, the compact split, the walks' one-go copies -----------------
 
 
