@@ -49,24 +49,30 @@ def test_profile(capsys: pytest.CaptureFixture[str]) -> None:
     assert "top by cumulative:" in issuer_bench.format_profile(profile)
 
 
-def test_no_garbage_collection_in_the_generator_during_a_step(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("client_loop", ["uvloop", "asyncio"])
+def test_no_garbage_collection_in_the_generator_during_a_step(
+    monkeypatch: pytest.MonkeyPatch, client_loop: str
+) -> None:
     """A step runs with the load generator's collector off (a pause would delay reading every answer in flight and
-    count as the server's latency) and turns it back on afterwards, nothing left frozen."""
+    count as the server's latency) and turns it back on afterwards, nothing left frozen; on the event loop chosen."""
     seen: list[bool] = []
+    loops: list[str] = []
 
     def prepare(self: Workload, count: int) -> list[Wallet]:
         return [Wallet("code", None, None) for _ in range(count)]
 
     async def step(self: Workload, wallets: list[Wallet], rate: float) -> Any:
         seen.append(gc.isenabled())
+        loops.append(type(asyncio.get_running_loop()).__module__.split(".")[0])
         await asyncio.sleep(0.1)  # a few clock ticks of /proc/stat
         return {name: [0.001] * len(wallets) for name in REQUESTS}, 0, None, 1.0
 
     monkeypatch.setattr(Workload, "prepare", prepare)
     monkeypatch.setattr(Workload, "_step", step)
     assert gc.isenabled()
-    result = Workload("http://127.0.0.1:9/issuer", os.getpid()).run_step(2.0, 1.0)
+    result = Workload("http://127.0.0.1:9/issuer", os.getpid(), client_loop=client_loop).run_step(2.0, 1.0)
     assert seen == [False] and result.passed and result.completed == 2
+    assert loops == [client_loop]
     # the machine's busy CPUs during the step, shown in the step's line
     assert result.machine_cores_busy is not None and 0 <= result.machine_cores_busy <= (os.cpu_count() or 1)
     shown = result.to_json()["machine_cores_busy"]  # the line is written from the step's JSON row (rounded there)
