@@ -149,6 +149,20 @@ def slots_maker(cls: type[_T]) -> Callable[..., _T]:
             return made
 
         return make5
+    if len(setters) == 6:
+        u0, u1, u2, u3, u4, u5 = setters
+
+        def make6(a: Any, b: Any, c: Any, d: Any, e: Any, f: Any) -> _T:  # noqa: PLR0917 - the six fields in order
+            made: _T = new(cls)
+            u0(made, a)
+            u1(made, b)
+            u2(made, c)
+            u3(made, d)
+            u4(made, e)
+            u5(made, f)
+            return made
+
+        return make6
 
     def make(*values: Any) -> _T:
         if len(values) != len(setters):

@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import pybase64
+
 from ssi.encoding import b64url_decode, json_loads
 from ssi.errors import EncodingError, InputTooLarge, SdJwtError
 from ssi.sd_jwt._common import (
@@ -21,7 +23,6 @@ from ssi.sd_jwt._common import (
     SD_KEY,
     ClaimPath,
     Disclosure,
-    digest,
     hash_function,
     make_disclosure,
     slots_maker,
@@ -53,6 +54,9 @@ _make_processed: Callable[[dict[str, Any], tuple[DisclosedClaim, ...], str], Pro
     ProcessedPayload
 )
 _SPECIAL_KEYS = frozenset({SD_KEY, ELLIPSIS, SD_ALG_KEY})
+#: What ``ssi.encoding.b64url_encode`` calls: base64 in the URL-safe alphabet, padding stripped after.
+_b64url = pybase64.b64encode_as_string
+_URL_ALTCHARS = b"-_"
 #: ``str.__instancecheck__(x)`` is ``isinstance(x, str)``; mapped over a list it runs without a Python-level loop.
 _is_str = str.__instancecheck__
 
@@ -231,7 +235,7 @@ def index_disclosures(encoded: Iterable[str], hash_fn: Callable[[bytes], Any]) -
     than once"."""
     by_digest: dict[str, str] = {}
     for e in encoded:
-        d = digest(e, hash_fn)
+        d = _b64url(hash_fn(e.encode("ascii")).digest(), _URL_ALTCHARS).rstrip("=")  # digest(e, hash_fn), inline
         if d in by_digest:
             raise SdJwtError("the same Disclosure is present more than once (§4)", reason="duplicate_disclosure")
         by_digest[d] = e

@@ -14,6 +14,7 @@ from __future__ import annotations
 import binascii
 import os
 import secrets
+import struct
 from _json import encode_basestring  # the C string encoder json.dumps uses (CPython)
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -232,24 +233,25 @@ def system_salts(count: int) -> list[str]:
     buf = bytearray(os.urandom(_SALT_GROUP * count))
     buf[SALT_BYTES::_SALT_GROUP] = bytes(count)
     buf[SALT_BYTES + 1 :: _SALT_GROUP] = bytes(count)
-    text = _b2a(buf, newline=False).translate(_STD_TO_URL).decode("ascii")
-    return list(map(text.__getitem__, _salt_slices(count)))
+    # the 22 salt characters of each 24-character group, cut out by one struct unpack (in C), then each as text
+    return list(map(_ascii_text, _salt_layout(count).unpack(_b2a(buf, newline=False).translate(_STD_TO_URL))))
 
 
 #: Octets per salt in :func:`system_salts`: the 16 random ones and two zero octets (144 bits, 24 base64 characters).
 _SALT_GROUP = SALT_BYTES + 2
-_SALT_SLICES: dict[int, list[slice]] = {}
+_SALT_LAYOUTS: dict[int, struct.Struct] = {}
 
 
-def _salt_slices(count: int) -> list[slice]:
-    """The slices of the 22 salt characters in each 24-character group (cached by count, at most 64 counts)."""
-    slices = _SALT_SLICES.get(count)
-    if slices is None:
-        slices = [slice(i, i + 22) for i in range(0, 24 * count, 24)]
-        if len(_SALT_SLICES) >= 64:
-            _SALT_SLICES.clear()
-        _SALT_SLICES[count] = slices
-    return slices
+def _salt_layout(count: int) -> struct.Struct:
+    """``count`` times 22 characters kept and 2 skipped (``22s2x``): the salts of ``count`` 24-character groups (cached
+    by count, at most 64 counts)."""
+    layout = _SALT_LAYOUTS.get(count)
+    if layout is None:
+        layout = struct.Struct("22s2x" * count)
+        if len(_SALT_LAYOUTS) >= 64:
+            _SALT_LAYOUTS.clear()
+        _SALT_LAYOUTS[count] = layout
+    return layout
 
 
 def disclosure_json(salt: str, name: str | None, value: Any) -> str:

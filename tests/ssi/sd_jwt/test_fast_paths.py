@@ -303,11 +303,13 @@ def test_s9_3_system_salts_are_the_os_random_octets_16_by_16(monkeypatch: pytest
         return drawn[-1]
 
     monkeypatch.setattr(issue_module.os, "urandom", urandom)
-    for count in (1, 2, 5, 19):
+    for count in (0, 1, 2, 5, 19, 100, *range(3, 80)):  # more counts than the layout cache keeps
         salts = system_salts(count)
         raw = drawn[-1]
         assert len(raw) == 18 * count
         assert salts == [b64url_encode(raw[18 * i : 18 * i + SALT_BYTES]) for i in range(count)]
+        assert all(type(salt) is str for salt in salts)
+        assert len(issue_module._SALT_LAYOUTS) <= 64
 
 
 def test_slots_maker_is_the_dataclass_constructor() -> None:
@@ -510,3 +512,38 @@ def test_s7_1_step_3_3_2_object_disclosure_decides_like_disclosure_parse(encoded
     assert outcome(lambda: walk._object_disclosure("d", out)) == outcome(
         lambda: _reference_object_disclosure(encoded, out)
     )
+
+
+# --- the fifth pass (session 7) -------------------------------------------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.text(alphabet="ABCabc019-_é", min_size=1, max_size=40), max_size=6),
+    st.sampled_from(["sha-256", "sha-384", "sha-512"]),
+)
+def test_s4_2_3_index_disclosures_is_digest_of_each(encoded: list[str], sd_alg: str) -> None:
+    """The verifier's index (digests inline) maps ``digest(e, hash_fn)`` to each Disclosure, refuses the same Disclosure
+    twice (§4) and fails on non-ASCII text as ``digest`` does."""
+    hash_fn = hash_function(sd_alg)
+
+    def reference() -> Any:
+        by_digest: dict[str, str] = {}
+        for e in encoded:
+            d = digest(e, hash_fn)
+            if d in by_digest:
+                return "duplicate_disclosure"
+            by_digest[d] = e
+        return by_digest
+
+    try:
+        expected = reference()
+    except UnicodeEncodeError:
+        expected = UnicodeEncodeError
+    try:
+        got: Any = processing_module.index_disclosures(encoded, hash_fn)
+    except SdJwtError as exc:
+        got = exc.reason
+    except UnicodeEncodeError:
+        got = UnicodeEncodeError
+    assert got == expected
