@@ -48,6 +48,10 @@ def _server_nonce(http: httpx.Client, token_endpoint: str) -> str:
 
 def test_200_concurrent_token_requests_over_http_with_two_workers(tmp_path: Path) -> None:
     env = {"GOVSSI_DEV_ALLOW_HTTP": "1", "GOVSSI_ISSUER_BOOTSTRAP_KEY": API_KEY, "GOVSSI_KEY_PASSPHRASE": "pw"}
+    # Every request with the transaction code counts as an attempt, a right one too (§6.3 brute-force bound), and
+    # a request past the limit voids the offer; with the default of 5 such a request could void it before the one
+    # that held attempt 1 takes the code (tests/issuer/test_concurrency.py races the default limit on its own).
+    env["GOVSSI_TX_CODE_MAX_ATTEMPTS"] = str(REQUESTS)
     process, ready = _serve(tmp_path, "--no-chain", "--workers", "2", env=env)
     try:
         (base,) = ready["credential_issuers"]  # type: ignore[misc]
