@@ -136,19 +136,6 @@ def slots_maker(cls: type[_T]) -> Callable[..., _T]:
             return made
 
         return make4
-    if len(setters) == 5:
-        t0, t1, t2, t3, t4 = setters
-
-        def make5(a: Any, b: Any, c: Any, d: Any, e: Any) -> _T:
-            made: _T = new(cls)
-            t0(made, a)
-            t1(made, b)
-            t2(made, c)
-            t3(made, d)
-            t4(made, e)
-            return made
-
-        return make5
     if len(setters) == 6:
         u0, u1, u2, u3, u4, u5 = setters
 

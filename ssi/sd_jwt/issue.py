@@ -37,7 +37,6 @@ from ssi.sd_jwt._common import (
     format_claim_path,
     hash_function,
     make_disclosure,
-    slots_maker,
 )
 from ssi.sd_jwt._serialization import SdJwtParts, to_json
 
@@ -194,10 +193,28 @@ class IssuedSdJwt:
     payload: dict[str, Any]
     serialization: Literal["compact", "json"] = "compact"
     jws_json: dict[str, Any] | None = None
+    #: For an issuance by :func:`issue_sd_jwt`, until ``disclosures`` is first read: the encoder whose Disclosures they
+    #: are (``disclosures`` is made from it then, and this is set back to ``None``). An issuer that only sends the
+    #: compact form (both of govssi's) never needs the ``Disclosure`` objects, which are most of an issuance's objects.
+    _pending: _Encoder | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __getattr__(self, name: str) -> Any:
+        # only called for an attribute that is not set: ``disclosures`` of an issuance before its first read
+        if name == "disclosures":
+            encoder = _GET_PENDING(self)
+            if encoder is not None:
+                made = encoder.made()
+                _SET_DISCLOSURES(self, made)
+                _SET_PENDING(self, None)
+                return made
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @property
     def compact(self) -> str:
         """§4: ``<Issuer-signed JWT>~<Disclosure 1>~...~<Disclosure N>~``."""
+        encoder = self._pending
+        if encoder is not None:  # the encoded Disclosures, in order, without the objects
+            return "~".join([self.issuer_jwt, *encoder.disclosures, ""])
         return "~".join([self.issuer_jwt, *map(_ENCODED, self.disclosures), ""])
 
     def to_json(self) -> dict[str, Any]:
@@ -206,10 +223,30 @@ class IssuedSdJwt:
         return to_json(parts)
 
 
-#: ``IssuedSdJwt(issuer_jwt, disclosures, payload, serialization, jws_json)`` without the frozen dataclass ``__init__``.
-_make_issued: Callable[
-    [str, tuple[Disclosure, ...], dict[str, Any], Literal["compact", "json"], dict[str, Any] | None], IssuedSdJwt
-] = slots_maker(IssuedSdJwt)
+_GET_PENDING: Callable[[IssuedSdJwt], _Encoder | None] = vars(IssuedSdJwt)["_pending"].__get__
+_SET_PENDING: Callable[[IssuedSdJwt, _Encoder | None], None] = vars(IssuedSdJwt)["_pending"].__set__
+_SET_DISCLOSURES: Callable[[IssuedSdJwt, tuple[Disclosure, ...]], None] = vars(IssuedSdJwt)["disclosures"].__set__
+_SET_ISSUED = tuple(vars(IssuedSdJwt)[name].__set__ for name in ("issuer_jwt", "payload", "serialization", "jws_json"))
+
+
+def _make_issued(
+    issuer_jwt: str,
+    encoder: _Encoder,
+    payload: dict[str, Any],
+    serialization: Literal["compact", "json"],
+    jws_json: dict[str, Any] | None,
+) -> IssuedSdJwt:
+    """An ``IssuedSdJwt`` whose ``disclosures`` are made from ``encoder`` when first read (see ``_pending``)."""
+    issued: IssuedSdJwt = object.__new__(IssuedSdJwt)
+    set_jwt, set_payload, set_serialization, set_jws_json = _SET_ISSUED
+    set_jwt(issued, issuer_jwt)
+    set_payload(issued, payload)
+    set_serialization(issued, serialization)
+    set_jws_json(issued, jws_json)
+    _SET_PENDING(issued, encoder)
+    return issued
+
+
 #: ``d.encoded`` of a Disclosure, as a C callable (for ``map``).
 _ENCODED: Callable[[Disclosure], str] = attrgetter("encoded")
 
@@ -276,8 +313,8 @@ def disclosure_json(salt: str, name: str | None, value: Any) -> str:
     return f'["{salt}",{encode_basestring(name)},{text}]'
 
 
-#: The place of a Disclosure in the walk's order until :meth:`_Encoder._disclose_all` has made it.
-_PENDING = Disclosure("", None, None, "")
+#: The place of a Disclosure in the walk's order until :meth:`_Encoder._disclose_all` has encoded it.
+_PENDING = ""
 
 
 class _Encoder:
@@ -285,7 +322,11 @@ class _Encoder:
         self.hash_fn = hash_function(sd_alg)
         self.decoys = decoys
         self.rng = rng
-        self.disclosures: list[Disclosure] = []
+        #: The encoded Disclosures in the walk's order (each slot reserved with ``_PENDING`` until encoded); the
+        #: ``Disclosure`` objects are made by :meth:`made`, from ``batches``.
+        self.disclosures: list[Any] = []
+        #: What :meth:`_disclose_all` encoded: its ``(slot, salt, name, value)`` and the encoded texts, per call.
+        self.batches: list[tuple[list[tuple[int, str, str | None, Any]], list[str]]] = []
         #: Salts drawn ahead from the system CSPRNG, used from the end; ``None`` with an injected random source,
         #: which is asked for each salt as before (reproducible tests).
         self.salts: list[str] | None = [] if rng is SYSTEM_RANDOM else None
@@ -348,10 +389,20 @@ class _Encoder:
             .split("\n")
         )
         digests.pop()
+        encoded = list(map(_ascii_text, ascii_texts))
         disclosures = self.disclosures
-        for (slot, salt, name, value), text in zip(pending, map(_ascii_text, ascii_texts), strict=True):
-            disclosures[slot] = make_disclosure(salt, name, value, text)
+        for (slot, _, _, _), text in zip(pending, encoded, strict=True):
+            disclosures[slot] = text
+        self.batches.append((pending, encoded))
         return digests
+
+    def made(self) -> tuple[Disclosure, ...]:
+        """The Disclosures in the walk's order: for each encoded one, ``Disclosure(salt, name, value, encoded)``."""
+        made = list(self.disclosures)
+        for pending, texts in self.batches:
+            for (slot, salt, name, value), text in zip(pending, texts, strict=True):
+                made[slot] = make_disclosure(salt, name, value, text)
+        return tuple(made)
 
     def value(self, value: Any, node: _PathNode | None, path: ClaimPath) -> Any:
         if isinstance(value, _SCALARS):
@@ -496,4 +547,4 @@ def issue_sd_jwt(
         if extra:
             raise SdJwtError("several signatures need the JSON serialization (§8.3)", reason="bad_claims")
         issuer_jwt = sign_compact(body, signer, header)
-    return _make_issued(issuer_jwt, tuple(encoder.disclosures), payload, serialization, jws_json)
+    return _make_issued(issuer_jwt, encoder, payload, serialization, jws_json)

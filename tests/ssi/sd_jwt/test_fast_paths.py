@@ -34,6 +34,8 @@ from ssi.sd_jwt.present import _line_test, _on_one_line
 from ssi.sd_jwt.verify import VerifiedSdJwt
 
 _SIGNER = SoftwareSigner(PrivateKey.generate("ES256"))
+#: Ed25519 signatures are deterministic (RFC 8032): two issuances with the same salts give the same text.
+_FIXED_SIGNER = SoftwareSigner(PrivateKey.generate("EdDSA"))
 
 
 class SeededRandom:
@@ -100,7 +102,8 @@ def test_s4_2_3_inline_disclose_equals_create_and_digest(name: str | None, value
     """The encoder's inline steps give the Disclosure ``Disclosure.create`` gives, and the §4.2.3 digest of it."""
     encoder = _Encoder(sd_alg, 0, SYSTEM_RANDOM, 1)
     got = encoder._disclose(name, value)
-    (made,) = encoder.disclosures
+    (made,) = encoder.made()
+    assert encoder.disclosures == [made.encoded]
     assert made == Disclosure.create(made.salt, name, value)
     assert got == digest(made.encoded, hash_function(sd_alg))
     assert Disclosure.parse(made.encoded) == made
@@ -151,9 +154,11 @@ def test_s4_2_3_batched_disclosures_equal_create_and_digest_one_by_one(
     reserved = [encoder._reserve(name, value) for name, value in items]
     digests = encoder._disclose_all(reserved)
     assert len(digests) == len(items) == len(encoder.disclosures) - 1
-    assert encoder.disclosures[0] == Disclosure.create("c2FsdA", "before", 1)
+    disclosures = encoder.made()
+    assert disclosures[0] == Disclosure.create("c2FsdA", "before", 1)
     for (slot, salt, name, value), got in zip(reserved, digests, strict=True):
-        made = encoder.disclosures[slot]
+        made = disclosures[slot]
+        assert encoder.disclosures[slot] == made.encoded
         assert made == Disclosure.create(salt, name, value)
         assert got == digest(made.encoded, hash_function(sd_alg))
         assert type(made) is Disclosure and Disclosure.parse(made.encoded) == made
@@ -178,10 +183,11 @@ def test_s4_2_3_batched_disclosures_fill_slots_between_others(
             others[len(encoder.disclosures)] = other = Disclosure.create("b3RoZXI", "other", len(others))
             encoder.disclosures.append(other)
     digests = encoder._disclose_all(reserved)
+    disclosures = encoder.made()
     for (slot, salt, name, value), got in zip(reserved, digests, strict=True):
-        assert encoder.disclosures[slot] == Disclosure.create(salt, name, value)
-        assert got == digest(encoder.disclosures[slot].encoded, hash_function("sha-256"))
-    assert {slot: encoder.disclosures[slot] for slot in others} == others
+        assert disclosures[slot] == Disclosure.create(salt, name, value)
+        assert got == digest(disclosures[slot].encoded, hash_function("sha-256"))
+    assert {slot: disclosures[slot] for slot in others} == others
 
 
 def test_make_disclosure_is_the_dataclass_constructor() -> None:
@@ -320,7 +326,6 @@ def test_slots_maker_is_the_dataclass_constructor() -> None:
         (SdJwtParts, ("h.p.s", ("ZA",), None, None)),
         (VerifiedSdJwt, ({"alg": "ES256"}, {"a": 1}, (), PrivateKey.generate("ES256").public_key, None, {"x": 1})),
         (Disclosure, ("c2FsdA", None, [1], "ZW5j")),
-        (IssuedSdJwt, ("h.p.s", (disclosure,), {"a": 1}, "compact", None)),
     ]
     for cls, values in cases:
         made = slots_maker(cls)(*values)
@@ -547,3 +552,46 @@ def test_s4_2_3_index_disclosures_is_digest_of_each(encoded: list[str], sd_alg: 
     except UnicodeEncodeError:
         got = UnicodeEncodeError
     assert got == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(min_value=0, max_value=3), st.booleans())
+def test_s4_issued_disclosures_made_on_first_read_are_the_encoder_s(seed: int, json_form: bool) -> None:
+    """``IssuedSdJwt.disclosures`` made when first read equals the Disclosures of the same issuance made one by one
+    (same salts: a seeded random source), once made stays the same object; ``compact``, ``to_json``, equality,
+    ``repr``, ``dataclasses.replace``/``asdict`` and pickling see the same values before and after."""
+    import pickle
+
+    claims = {"a": 1, "n": [10, {"x": "é"}], "o": {"x": "y", "z": [True]}, "s": "text"}
+    paths = [("a",), ("n", 1), ("n", 1, "x"), ("o",), ("o", "x"), ("s",)]
+
+    def issued() -> Any:
+        return issue_sd_jwt(
+            claims,
+            _FIXED_SIGNER,
+            disclosable=paths,
+            rng=SeededRandom(seed),
+            decoys=seed,
+            serialization="json" if json_form else "compact",
+        )
+
+    first, second = issued(), issued()
+    compact = first.compact
+    assert issue_module._GET_PENDING(first) is not None  # compact did not make the objects
+    made = first.disclosures
+    assert issue_module._GET_PENDING(first) is None and first.disclosures is made
+    assert all(type(d) is Disclosure and Disclosure.parse(d.encoded) == d for d in made)
+    assert compact == first.compact == "~".join([first.issuer_jwt, *(d.encoded for d in made), ""])
+    # the other one, never read before: equal in every view
+    assert second.to_json() == first.to_json()
+    assert second == first and repr(second) == repr(first)
+    again = issued()
+    assert dataclasses.asdict(again) == dataclasses.asdict(first)
+    assert dataclasses.replace(issued(), payload={"p": 1}).disclosures == made
+    assert pickle.loads(pickle.dumps(issued())) == first
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        again.disclosures = ()  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        _ = again.nothing  # type: ignore[attr-defined]
+    direct = IssuedSdJwt(first.issuer_jwt, made, first.payload, first.serialization, first.jws_json)
+    assert direct == first and direct.compact == compact and direct.disclosures is made
