@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,16 @@ from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.expression import Executable
 
-__all__ = ["DriverStatement", "create_engine", "run_alembic_env", "single_statement", "sqlite_url", "upgrade"]
+__all__ = [
+    "DriverStatement",
+    "IrreversibleMigration",
+    "create_engine",
+    "migration_transaction",
+    "run_alembic_env",
+    "single_statement",
+    "sqlite_url",
+    "upgrade",
+]
 
 #: How long a SQLite writer waits for the lock before giving up (milliseconds).
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -240,6 +250,11 @@ def _ping_idle_connections(engine: Engine, idle_after: float) -> None:
             raise exc.DisconnectionError(f"pooled connection failed its ping: {error}") from error
 
 
+class IrreversibleMigration(RuntimeError):
+    """A migration's ``downgrade`` refuses to run: going back would destroy what must be kept (e.g. an append-only
+    audit log). The migration's transaction rolls back, so the database stays as it was; restore a backup instead."""
+
+
 def upgrade(engine: Engine, script_location: str, *, revision: str = "head", version_table: str | None = None) -> None:
     """Run the Alembic migrations in ``script_location`` (a directory or ``package:dir``) up to ``revision`` on
     ``engine``'s database. Each service keeps its own version table so services may share one database."""
@@ -249,11 +264,39 @@ def upgrade(engine: Engine, script_location: str, *, revision: str = "head", ver
     config = Config()
     config.set_main_option("script_location", script_location)
     config.set_main_option("path_separator", "os")
-    with engine.begin() as connection:
+    with migration_transaction(engine) as connection:
         config.attributes["connection"] = connection
         if version_table:
             config.attributes["version_table"] = version_table
         command.upgrade(config, revision)
+
+
+@contextlib.contextmanager
+def migration_transaction(engine: Engine) -> Iterator[Connection]:
+    """One transaction for a whole migration run (every step and the version table's update), committed at the end,
+    rolled back entirely when a step fails or refuses (:class:`IrreversibleMigration`).
+
+    SQLite can roll back schema changes, but Python 3.11's ``sqlite3`` opens its implicit transactions only before
+    ``INSERT``/``UPDATE``/``DELETE``/``REPLACE``: a ``CREATE``, ``DROP`` or ``ALTER`` ran outside any transaction and
+    stayed done when a later step failed, while the version table still named the old revision (seen: a refused
+    downgrade dropped ``audit_outbox`` and left the version at 0005). Here the driver's implicit transactions are off
+    for the run and the transaction is begun explicitly, so the DDL is inside it; the connection gets its previous
+    setting back before it returns to the pool. PostgreSQL's DDL is transactional as it is."""
+    with engine.connect() as connection:
+        if engine.dialect.name != "sqlite":
+            with connection.begin():
+                yield connection
+            return
+        dbapi = connection.connection.driver_connection
+        assert dbapi is not None
+        previous = dbapi.isolation_level
+        dbapi.isolation_level = None  # no implicit transactions (nothing is open on a fresh checkout)
+        try:
+            with connection.begin():  # SQLAlchemy's bookkeeping; its commit/rollback end the BEGIN below
+                connection.exec_driver_sql("BEGIN")
+                yield connection
+        finally:
+            dbapi.isolation_level = previous
 
 
 def run_alembic_env(context: Any, target_metadata: sqlalchemy.MetaData) -> None:

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from infra.audit import append_only_guard_sql
+from infra.db import IrreversibleMigration
 
 revision = "0003"
 down_revision = "0002"
@@ -118,4 +119,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError("the audit log is append-only; restore a backup to go back before 0003")
+    """Refused: dropping ``audit_log`` would erase the hash-chained record of every admin action and issuance."""
+    raise IrreversibleMigration("the audit log is append-only; restore a backup to go back before 0003")
