@@ -268,8 +268,9 @@ def system_salts(count: int) -> list[str]:
     otherwise hand out the same salts as its parent.
     """
     buf = bytearray(os.urandom(_SALT_GROUP * count))
-    buf[SALT_BYTES::_SALT_GROUP] = bytes(count)
-    buf[SALT_BYTES + 1 :: _SALT_GROUP] = bytes(count)
+    # bytearray zeros, not bytes: compiled (ssi/_compiled.py), a slice assignment to a bytearray takes only a bytearray
+    buf[SALT_BYTES::_SALT_GROUP] = bytearray(count)
+    buf[SALT_BYTES + 1 :: _SALT_GROUP] = bytearray(count)
     # the 22 salt characters of each 24-character group, cut out by one struct unpack (in C), then each as text
     return list(map(_ascii_text, _salt_layout(count).unpack(_b2a(buf, newline=False).translate(_STD_TO_URL))))
 
