@@ -2,3 +2,8 @@
 
 No web framework, no database, no network I/O except through injected fetchers.
 """
+
+from ssi import _compiled
+
+# The SD-JWT/JOSE hot path may be compiled (setup.py); load a build only if it was made from the source beside it.
+_compiled.install()
