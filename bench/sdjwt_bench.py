@@ -59,6 +59,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
+from ssi._compiled import compiled_status
 from ssi.clock import FrozenClock
 from ssi.encoding import b64url_decode
 from ssi.keys import PrivateKey, PublicKey, SoftwareSigner
@@ -477,7 +478,29 @@ def environment(cpu: int | None) -> dict[str, Any]:
         "sd_jwt": reference_version(),
         "cpu": cpu,
         "threads": threading.active_count(),
+        # which of govssi's SD-JWT/JOSE modules run compiled (ssi/_compiled.py): "compiled" or "python (<why>)"
+        "govssi_modules": compiled_status(),
+        "cython": _version_or_none("Cython"),
     }
+
+
+def _version_or_none(distribution: str) -> str | None:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def modules_line(modules: dict[str, str], cython: str | None) -> str:
+    """One line saying how the govssi side ran: the figures of a compiled and a Python run are not comparable."""
+    python = {name: how for name, how in modules.items() if how != "compiled"}
+    if not python:
+        return f"govssi SD-JWT/JOSE modules: all {len(modules)} compiled (Cython {cython or '?'}; ssi/_compiled.py)"
+    reasons = sorted(set(python.values()))
+    return (
+        f"govssi SD-JWT/JOSE modules: {len(modules) - len(python)} of {len(modules)} compiled; "
+        f"{len(python)} run as Python source: {', '.join(reasons)}"
+    )
 
 
 def run_benchmark(
@@ -580,6 +603,7 @@ def format_table(report: dict[str, Any]) -> str:
         f"CPU {env['cpu'] if env['cpu'] is not None else 'not pinned'}, {env['threads']} thread(s), "
         f"{report['seconds']} s per measurement"
         + (f", interleaved in {report['interleave_slice_s']} s turns" if "interleave_slice_s" in report else ""),
+        modules_line(env["govssi_modules"], env["cython"]),
         "",
         f"{'operation':<10} {'implementation':<26} {'ops/s':>10} {'mean µs':>10} {'p50 µs':>10} {'p99 µs':>10} "
         f"{'n':>7} {'ops/CPU-s':>10}",
