@@ -701,6 +701,7 @@ def profile_operation(
         )
     total = stats.total_tt * 1e6 / count  # type: ignore[attr-defined]
     return {
+        "modules": compiled_status(),
         "operation": operation,
         "count": count,
         "profiled_us_per_op": total,
@@ -715,6 +716,12 @@ def format_profile(profile: dict[str, Any]) -> str:
         f"({profile['profiled_us_per_op']:.0f} µs each under the profiler, which inflates call-heavy code); "
         f"times per operation",
     ]
+    if any(how == "compiled" for how in profile.get("modules", {}).values()):
+        lines.append(
+            "compiled modules (ssi/_compiled.py) are invisible to cProfile: their time is their callers' own time. "
+            "GOVSSI_PURE_PYTHON=1 profiles the Python source; for the build, sample natively: "
+            "perf record -g .venv/bin/python -m bench.sdjwt_bench --repeat verify --count 40000"
+        )
     for key, title in (("by_cumtime", "cumulative"), ("by_tottime", "total (own) time")):
         lines += ["", f"top by {title}:", f"{'calls':>7} {'tottime µs':>11} {'cumtime µs':>11}  function"]
         for r in profile[key]:

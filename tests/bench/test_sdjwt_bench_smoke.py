@@ -22,9 +22,11 @@ from bench.sdjwt_bench import (
     format_table,
     measure,
     measure_interleaved,
+    modules_line,
     profile_operation,
     run_benchmark,
 )
+from ssi._compiled import MODULES
 from ssi.sd_jwt import HeldSdJwt
 
 ITERATIONS = 20
@@ -118,6 +120,21 @@ def test_profile_operation(keys: BenchKeys, operation: str) -> None:
     assert profile["operation"] == operation
     assert len(profile["by_tottime"]) == 5
     assert "top by total (own) time" in format_profile(profile)
+    assert set(profile["modules"]) == set(MODULES)
+    assert ("invisible to cProfile" in format_profile(profile)) == ("compiled" in profile["modules"].values())
+
+
+def test_the_table_says_how_govssi_ran() -> None:
+    """Figures of the compiled build and of the Python source are not comparable: the table names which ran."""
+    compiled = dict.fromkeys(MODULES, "compiled")
+    assert modules_line(compiled, "3.2.4") == (
+        "govssi SD-JWT/JOSE modules: all 12 compiled (Cython 3.2.4; ssi/_compiled.py)"
+    )
+    mixed = {**compiled, "ssi.sd_jwt.verify": "python (stale build)", "ssi.encoding": "python (stale build)"}
+    assert modules_line(mixed, "3.2.4") == (
+        "govssi SD-JWT/JOSE modules: 10 of 12 compiled; 2 run as Python source: python (stale build)"
+    )
+    assert set(sdjwt_bench.environment(None)["govssi_modules"]) == set(MODULES)
 
 
 def test_command_line_json(capsys: pytest.CaptureFixture[str]) -> None:
