@@ -11,6 +11,7 @@ only when that record matches the source beside it. Generated C goes to ``build/
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -61,6 +62,8 @@ class CythonBuildExt(build_ext):
                 },
             )
         super().finalize_options()
+        if self.parallel is None:  # pip's build runs one compiler at a time unless told; each module is its own file
+            self.parallel = os.cpu_count() or 1
 
     def build_extension(self, ext: Extension) -> None:
         super().build_extension(ext)
