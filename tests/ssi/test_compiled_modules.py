@@ -151,13 +151,19 @@ def _fake_package(tmp_path: Path, *, record: str | None) -> tuple[Path, Path]:
     return source, build
 
 
-def test_a_build_of_this_source_is_chosen(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("pure", "chosen", "status"),
+    [(False, "build", "compiled"), (True, "source", f"python ({PURE_PYTHON_ENV}=1)")],
+)
+def test_a_build_of_this_source_is_chosen_unless_pure_python_is_set(
+    tmp_path: Path, pure: bool, chosen: str, status: str
+) -> None:
     source, build = _fake_package(tmp_path, record=None)
     Path(str(build) + ".sha256").write_text(source_hash(source) + "\n")
-    guard = CompiledGuard(["pkgx.mod"], pure=False)
+    guard = CompiledGuard(["pkgx.mod"], pure=pure)
     spec = guard.find_spec("pkgx.mod", [str(source.parent)])
-    assert spec is not None and spec.origin == str(build)
-    assert guard.status == {"pkgx.mod": "compiled"}
+    assert spec is not None and spec.origin == str(build if chosen == "build" else source)
+    assert guard.status == {"pkgx.mod": status}
 
 
 @pytest.mark.parametrize("record", [None, "0" * 64, "not a hash"])
@@ -172,15 +178,6 @@ def test_a_stale_or_unrecorded_build_is_not_loaded(
     assert spec is not None and spec.origin == str(source)
     assert guard.status == {"pkgx.mod": "python (stale build)"}
     assert "pkgx.mod: the compiled module was built from another version of mod.py" in caplog.text
-
-
-def test_pure_python_setting_loads_the_source(tmp_path: Path) -> None:
-    source, build = _fake_package(tmp_path, record=None)
-    Path(str(build) + ".sha256").write_text(source_hash(source) + "\n")
-    guard = CompiledGuard(["pkgx.mod"], pure=True)
-    spec = guard.find_spec("pkgx.mod", [str(source.parent)])
-    assert spec is not None and spec.origin == str(source)
-    assert guard.status == {"pkgx.mod": f"python ({PURE_PYTHON_ENV}=1)"}
 
 
 def test_other_modules_are_left_to_the_import_system(tmp_path: Path) -> None:
