@@ -3,8 +3,6 @@ PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-EXT_STAMP := $(VENV)/.compiled
-COMPILED_SRC := setup.py $(wildcard ssi/*.py ssi/sd_jwt/*.py ssi/jose/*.py ssi/keys/*.py)
 
 .PHONY: demo tour test lint bench clean system-deps ext
 
@@ -13,29 +11,27 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev,bench]"
-	@touch $(STAMP) $(EXT_STAMP)
+	@touch $(STAMP)
 
 # The SD-JWT/JOSE hot path compiled by Cython (setup.py, ssi/_compiled.py): built by the install above, rebuilt in
-# place after a source change. A build that does not match its source is never loaded (the Python source runs).
-$(EXT_STAMP): $(STAMP) $(COMPILED_SRC)
-	$(PY) setup.py --quiet build_ext --inplace --parallel 2
-	@touch $(EXT_STAMP)
-
-ext: $(EXT_STAMP)
+# place after a source change (a few seconds when nothing changed). A build that does not match its source is never
+# loaded: the Python source runs.
+ext: $(STAMP)
+	@$(PY) setup.py --quiet build_ext --inplace --parallel 2
 
 # The whole trust triangle on localhost until Ctrl-C (govssi demo; --fresh etc.: run .venv/bin/govssi demo --help).
-demo: $(EXT_STAMP)
+demo: ext
 	$(VENV)/bin/govssi demo
 
 # A scripted tour of the command line: keys, DIDs, an SD-JWT VC issued, presented and verified.
-tour: $(EXT_STAMP)
+tour: ext
 	@bash scripts/cli-tour.sh
 
 # softhsm2 and chromium from apt, PostgreSQL and Redis started, when missing (scripts/system-deps.sh).
 system-deps:
 	@bash scripts/system-deps.sh
 
-test: $(EXT_STAMP) system-deps
+test: ext system-deps
 	$(PY) -m pytest -q -n 2
 
 lint: $(STAMP)
@@ -43,7 +39,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check ssi ledger infra issuer verifier wallet_sim govssi tests bench
 	$(VENV)/bin/mypy
 
-bench: $(EXT_STAMP)
+bench: ext
 	$(PY) -m bench.sdjwt_bench
 
 clean:

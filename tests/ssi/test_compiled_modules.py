@@ -186,3 +186,61 @@ def test_other_modules_are_left_to_the_import_system(tmp_path: Path) -> None:
     assert guard.find_spec("pkgx.other", [str(source.parent)]) is None
     assert guard.find_spec("json", None) is None
     assert guard.status == {}
+
+
+def _scratch_tree(tmp_path: Path) -> dict[str, str]:
+    """The files setup.py needs, copied without any build; the environment for a build with no C compiler."""
+    for name in ("setup.py", "pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, tmp_path / name)
+    shutil.copytree(ROOT / "ssi", tmp_path / "ssi", ignore=shutil.ignore_patterns("*.so", "*.sha256", "__pycache__"))
+    env = {**os.environ, "CC": str(tmp_path / "no-such-cc")}
+    env.pop(PURE_PYTHON_ENV, None)
+    return env
+
+
+def _build_in_place(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "setup.py", "--quiet", "build_ext", "--inplace"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_without_a_c_compiler_the_build_is_skipped_and_the_source_runs(tmp_path: Path) -> None:
+    """setup.py's extensions are optional (cythonize's copies of them lose the flag; setup.py sets it again): with no
+    C compiler the build warns, leaves no extension module and no record, and the Python source runs."""
+    pytest.importorskip("Cython")
+    env = _scratch_tree(tmp_path)
+    build = _build_in_place(tmp_path, env)
+    assert build.returncode == 0, build.stderr[-2000:]
+    assert 'building extension "ssi.sd_jwt.verify" failed' in build.stderr
+    assert not list((tmp_path / "ssi").rglob("*.so")) and not list((tmp_path / "ssi").rglob("*.so.sha256"))
+    run = subprocess.run(
+        [sys.executable, "-c", "import json, ssi._compiled as c; print(json.dumps(c.compiled_status()))"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert set(json.loads(run.stdout).values()) == {"python (no build)"}
+
+
+def test_generated_c_follows_the_source_content_not_its_timestamp(tmp_path: Path) -> None:
+    """cythonize regenerates C when the source is newer; a source put back with an older time (``cp -p``, an
+    archive) must still get new C, or the build would record the new source's hash for the old code."""
+    pytest.importorskip("Cython")
+    env = _scratch_tree(tmp_path)
+    assert _build_in_place(tmp_path, env).returncode == 0
+    source, c_file = tmp_path / "ssi/sd_jwt/vc.py", tmp_path / "build/cython/ssi/sd_jwt/vc.c"
+    assert Path(str(c_file) + ".sha256").read_text().strip() == source_hash(source)
+    old = c_file.stat().st_mtime - 3600
+    source.write_text(source.read_text() + "\nMARKER_FOR_THE_REBUILD = 1\n")
+    os.utime(source, (old, old))  # older than the C generated from the previous text
+    assert _build_in_place(tmp_path, env).returncode == 0
+    assert "MARKER_FOR_THE_REBUILD" in c_file.read_text()
+    assert Path(str(c_file) + ".sha256").read_text().strip() == source_hash(source)
